@@ -1,0 +1,27 @@
+# Quickstart targets. Only Python 3.11 and make are needed; everything else goes into .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: results test report clean
+
+# The main job: every registered experiment at its default settings, then the index.
+results: $(STAMP)
+	$(BIN)/python -m experiments run all
+	$(BIN)/python -m experiments report
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# Rebuild every table and results/README.md from the stored metrics, without training.
+report: $(STAMP)
+	$(BIN)/python -m experiments report
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	touch $@
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,22 @@
+"""Experiments: one script per concept, run and reported by `experiments.runner`.
+
+Each experiment module defines:
+- `TITLE` and `CONCEPT` (one line each), and `CONCLUSION`: what the result means;
+- `Config`: a frozen dataclass of defaults that validates itself in `__post_init__`;
+- `QUICK`: overrides for a run of a few seconds;
+- `run(config) -> pandas.DataFrame`: the tidy table of measurements, no file I/O;
+- `summarize(table) -> pandas.DataFrame`: the table shown in `table.md`;
+- `CLAIMS`: a list of `experiments.claims.Claim` checked against the table;
+- `PLOTS`: a dict from file name to a function of the table returning a figure.
+"""
+
+import importlib
+
+EXPERIMENTS = ("random_labels",)
+
+
+def get(name):
+    """Imports and returns the experiment module `name`."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose from: {', '.join(EXPERIMENTS)}")
+    return importlib.import_module(f"experiments.{name}")

@@ -1,0 +1,21 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory):
+    """Generated datasets go to a temporary cache, not the user's."""
+    os.environ["ZOO_CACHE_DIR"] = str(tmp_path_factory.mktemp("zoo-cache"))
+
+
+@pytest.fixture(scope="session")
+def quick_results(tmp_path_factory):
+    """One quick run of random_labels, shared by the tests that read its results."""
+    from experiments.runner import main
+
+    out = tmp_path_factory.mktemp("results")
+    assert main(["run", "random_labels", "--quick", "--out", str(out)]) == 0
+    return out

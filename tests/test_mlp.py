@@ -1,0 +1,58 @@
+import keras
+import numpy as np
+import pytest
+
+from zoo import datasets
+from zoo.mlp import build_mlp
+
+
+def test_defaults_give_a_working_model_with_the_expected_parameter_count():
+    model = build_mlp()
+    assert model.input_shape == (None, 64) and model.output_shape == (None, 10)
+    expected = (64 * 512 + 512) + (512 * 512 + 512) + (512 * 10 + 10)
+    assert model.count_params() == expected
+    probabilities = model.predict_on_batch(np.zeros((3, 64), "float32"))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_images_are_flattened_and_dropout_follows_each_hidden_layer():
+    model = build_mlp(input_shape=(8, 8, 1), hidden_units=(16, 8), dropout_rate=0.5)
+    names = [layer.name for layer in model.layers]
+    assert names == ["inputs", "flatten", "dense_0", "dropout_0", "dense_1", "dropout_1", "predictions"]
+    assert build_mlp(hidden_units=()).count_params() == 64 * 10 + 10  # logistic regression
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"num_classes": 1}, "num_classes"), ({"hidden_units": (8, 0)}, "hidden_units"), ({"dropout_rate": 1.0}, "dropout_rate")],
+)
+def test_bad_arguments_raise_value_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_mlp(**kwargs)
+
+
+def test_training_learns_digits():
+    keras.utils.set_random_seed(0)
+    (x, y), (x_test, y_test) = datasets.load("digits", seed=0)
+    model = build_mlp(input_shape=x.shape[1:], hidden_units=(64,))
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    before = model.evaluate(x_test, y_test, verbose=0)[1]
+    model.fit(x, y, epochs=5, batch_size=32, verbose=0)
+    after = model.evaluate(x_test, y_test, verbose=0)[1]
+    assert before < 0.3 and after > 0.9
+
+
+def test_save_load_and_config_round_trips_give_identical_predictions(tmp_path):
+    model = build_mlp(input_shape=(8, 8, 1), hidden_units=(32, 16), dropout_rate=0.2)
+    x = np.random.default_rng(0).random((7, 8, 8, 1)).astype("float32")
+    expected = model.predict_on_batch(x)
+
+    path = tmp_path / "mlp.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(loaded.predict_on_batch(x), expected)
+
+    clone = keras.Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_array_equal(clone.predict_on_batch(x), expected)
+    assert clone.get_config() == model.get_config()

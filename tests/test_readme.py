@@ -1,0 +1,21 @@
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_quickstart_has_the_two_commands_and_ci_runs_the_test_one():
+    text = README.read_text()
+    quickstart = text.split("## Quickstart", 1)[1].split("##", 1)[0]
+    commands = re.findall(r"^make \w+", quickstart, flags=re.M)
+    assert commands == ["make results", "make test"]
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "make test" in ci
+
+
+def test_reuse_snippet_runs(tmp_path, monkeypatch):
+    section = README.read_text().split("## Use a zoo model in another project", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    monkeypatch.chdir(tmp_path)  # the snippet saves mlp.keras in the working directory
+    exec(compile(snippet, str(README), "exec"), {})
+    assert (tmp_path / "mlp.keras").exists()

@@ -1,0 +1,11 @@
+"""An educational model zoo: one Keras model per deep-learning concept.
+
+Each module is one concept and exposes `build_<thing>(**hyperparameters)` returning a
+`keras.Model`; every argument has a default, so `build_mlp()` alone gives a small
+working model. Models save to `.keras` and load back with `safe_mode=True`.
+"""
+
+from zoo.mlp import build_mlp
+
+__all__ = ["build_mlp"]
+__version__ = "0.1.0"
