@@ -11,6 +11,9 @@ Each experiment module defines:
 """
 
 import importlib
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up notices
 
 EXPERIMENTS = ("random_labels",)
 

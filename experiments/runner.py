@@ -107,6 +107,7 @@ def atomic_write(path, data):
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; results are for everyone
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

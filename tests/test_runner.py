@@ -143,3 +143,8 @@ def test_run_records_config_seeds_versions_and_wall_time(quick_results):
         assert isinstance(claim["passed"], bool)
     index = (quick_results / "README.md").read_text()
     assert "[random_labels](random_labels/table.md)" in index
+
+
+def test_atomic_write_leaves_a_readable_file(tmp_path):
+    runner.atomic_write(tmp_path / "a.json", "{}")
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
