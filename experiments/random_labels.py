@@ -41,7 +41,7 @@ import pandas as pd
 from experiments.claims import Claim, mean_std
 from experiments.report import mean_std_table
 from zoo import corruptions, datasets
-from zoo.callbacks import AccuracyHistory
+from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
 
 log = logging.getLogger(__name__)
@@ -145,16 +145,16 @@ def train(config, x_train, y_train, x_test, y_test, clean, num_classes, seed):
     model = build_mlp(x_train.shape[1:], num_classes, config.hidden_units)
     n = len(y_train)
     everything = np.arange(n + len(y_test))
-    history = AccuracyHistory(
+    history = EpochEvaluation(
         np.concatenate([x_train, x_test]),
         np.concatenate([y_train, y_test]),
         groups={
-            "train_accuracy": everything < n,
-            "clean_accuracy": np.flatnonzero(clean),
-            "noisy_accuracy": np.flatnonzero(~clean),
-            "test_accuracy": everything >= n,
+            "train": everything < n,
+            "clean": np.flatnonzero(clean),
+            "noisy": np.flatnonzero(~clean),
+            "test": everything >= n,
         },
-        stop_group="train_accuracy",
+        stop_group="train",
         stop_accuracy=config.target_accuracy,
     )
     data, steps = datasets.batches(x_train, y_train, config.batch_size, seed)

@@ -23,6 +23,14 @@ def test_corrupt_labels_rate_uniformity_and_determinism():
     assert noisy.dtype == labels.dtype
 
 
+def test_always_wrong_changes_exactly_the_chosen_fraction_to_other_classes():
+    labels = frozen(np.arange(50_000) % 10)
+    noisy = corruptions.corrupt_labels(labels, p=0.4, num_classes=10, seed=0, always_wrong=True)
+    changed = noisy != labels
+    assert changed.mean() == pytest.approx(0.4, abs=0.01)
+    assert np.bincount(noisy[changed], minlength=10).min() > 1500  # spread over the classes
+
+
 @pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_corrupt_labels_rejects_probabilities_outside_0_1(p):
     with pytest.raises(ValueError, match=r"\[0, 1\]"):

@@ -30,6 +30,17 @@ def test_subsets_are_balanced_and_deterministic():
         datasets.load("digits", train_size=10_000)
 
 
+def test_validation_split_is_stratified_and_disjoint():
+    x = np.arange(1000, dtype="float32")[:, None]
+    y = np.arange(1000) % 10
+    (x_train, y_train), (x_val, y_val) = datasets.split_validation(x, y, fraction=0.2, seed=0)
+    assert len(y_val) == 200 and len(y_train) == 800
+    assert np.bincount(y_val).tolist() == [20] * 10
+    assert not set(x_train[:, 0]) & set(x_val[:, 0])
+    with pytest.raises(ValueError, match="fraction"):
+        datasets.split_validation(x, y, fraction=1.0)
+
+
 def test_mnist1d_is_generated_offline_and_cached():
     (x_train, y_train), (x_test, y_test) = datasets.load("mnist1d")
     assert x_train.shape == (4000, 40) and x_test.shape == (1000, 40)

@@ -20,11 +20,28 @@ def test_images_are_flattened_and_dropout_follows_each_hidden_layer():
     names = [layer.name for layer in model.layers]
     assert names == ["inputs", "flatten", "dense_0", "dropout_0", "dense_1", "dropout_1", "predictions"]
     assert build_mlp(hidden_units=()).count_params() == 64 * 10 + 10  # logistic regression
+    with_input = build_mlp(hidden_units=(8,), input_dropout_rate=0.2)
+    assert [layer.name for layer in with_input.layers][1] == "input_dropout"
+
+
+def test_l2_adds_the_weight_penalty_to_the_loss():
+    model = build_mlp(input_shape=(3,), hidden_units=(4,), l2=0.01)
+    model(np.zeros((1, 3), "float32"))
+    kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    expected = 0.01 * sum(float(np.sum(np.square(keras.ops.convert_to_numpy(k)))) for k in kernels)
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+    assert build_mlp(hidden_units=(4,)).losses == []
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"num_classes": 1}, "num_classes"), ({"hidden_units": (8, 0)}, "hidden_units"), ({"dropout_rate": 1.0}, "dropout_rate")],
+    [
+        ({"num_classes": 1}, "num_classes"),
+        ({"hidden_units": (8, 0)}, "hidden_units"),
+        ({"dropout_rate": 1.0}, "dropout_rate"),
+        ({"input_dropout_rate": -0.1}, "input_dropout_rate"),
+        ({"l2": -1.0}, "l2"),
+    ],
 )
 def test_bad_arguments_raise_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -43,7 +60,7 @@ def test_training_learns_digits():
 
 
 def test_save_load_and_config_round_trips_give_identical_predictions(tmp_path):
-    model = build_mlp(input_shape=(8, 8, 1), hidden_units=(32, 16), dropout_rate=0.2)
+    model = build_mlp(input_shape=(8, 8, 1), hidden_units=(32, 16), dropout_rate=0.2, input_dropout_rate=0.1, l2=1e-4)
     x = np.random.default_rng(0).random((7, 8, 8, 1)).astype("float32")
     expected = model.predict_on_batch(x)
 

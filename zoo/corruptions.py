@@ -26,8 +26,12 @@ Example:
 import numpy as np
 
 
-def corrupt_labels(labels, p, num_classes, seed=0):
-    """Replaces each label, with probability `p`, by a uniformly random class."""
+def corrupt_labels(labels, p, num_classes, seed=0, always_wrong=False):
+    """Replaces each label, with probability `p`, by a uniformly random class.
+
+    With `always_wrong=True` the new class is drawn from the other classes only, so
+    exactly the chosen fraction `p` of labels (in expectation) is wrong.
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"corruption probability p must be in [0, 1], got {p}")
     if num_classes < 2:
@@ -35,7 +39,10 @@ def corrupt_labels(labels, p, num_classes, seed=0):
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     resample = rng.random(labels.shape) < p
-    random_classes = rng.integers(0, num_classes, size=labels.shape)
+    if always_wrong:  # shift by 1..num_classes-1: any class but the true one
+        random_classes = (labels + rng.integers(1, num_classes, size=labels.shape)) % num_classes
+    else:
+        random_classes = rng.integers(0, num_classes, size=labels.shape)
     return np.where(resample, random_classes, labels).astype(labels.dtype)
 
 

@@ -88,6 +88,20 @@ def load(
     return _subset(*train, train_size, rng), _subset(*test, test_size, rng)
 
 
+def split_validation(x, y, fraction=0.2, seed=0):
+    """Carves a stratified validation set out of a training set.
+
+    Early stopping and model selection must look at data the model is not trained on,
+    and never at the test set, which is touched once, at the end.
+
+    Returns:
+        `(x_train, y_train), (x_val, y_val)`.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"validation fraction must be in (0, 1), got {fraction}")
+    return _stratified_split(x, y, test_fraction=fraction, seed=seed)
+
+
 def _digits():
     from sklearn.datasets import load_digits
 

@@ -1,0 +1,85 @@
+"""The lessons of dropout_vs_early_stopping at quick size: directions, not exact numbers."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import dropout_vs_early_stopping as experiment
+from experiments.runner import main
+from zoo import datasets
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    assert main(["run", "dropout_vs_early_stopping", "--quick", "--out", str(out)]) == 0
+    folder = out / "dropout_vs_early_stopping"
+    return pd.read_csv(folder / "metrics.csv"), json.loads((folder / "claims.json").read_text())
+
+
+def test_conditions_cover_the_issue_and_quick_keeps_the_lessons():
+    clean, noisy = experiment.conditions(experiment.Config())
+    assert [c.name for c in clean] == [
+        "none", "dropout_0.2", "dropout_0.5", "early_stop_val_loss", "early_stop_val_accuracy",
+        "prechelt_gl", "dropout_0.5+early_stop",
+    ]
+    assert [c.name for c in noisy] == ["none", "early_stop_val_loss", "dropout_0.5"]
+    quick_clean, _ = experiment.conditions(dataclasses.replace(experiment.Config(), **experiment.QUICK))
+    assert [c.name for c in quick_clean] == ["none", "early_stop_val_loss"]
+
+
+def test_unregularized_net_overfits_and_early_stopping_stops_near_its_best(quick):
+    table, _ = quick
+    kept = experiment.kept(table)
+    none = experiment.runs_of(kept, "none")
+    assert (none["train_accuracy"] - none["test_accuracy"]).mean() > 0.2
+    stopped = experiment.runs_of(kept, "early_stop_val_loss")
+    assert (stopped["epochs_trained"] < none["epochs_trained"]).all()
+    curves = table[(table["condition"] == "none") & (table["label_noise"] == 0)]
+    best = curves.groupby("seed")["test_accuracy"].max()
+    assert (best - stopped["test_accuracy"]).mean() < 0.05
+    # The kept epoch is the one with the lowest validation loss.
+    run = table[(table["condition"] == "early_stop_val_loss") & (table["label_noise"] == 0)]
+    for _, rows in run.groupby("seed"):
+        assert rows.loc[rows["val_loss"].idxmin(), "epoch"] == rows["kept_epoch"].iloc[0]
+
+
+def test_noise_is_memorized_late_and_dropout_slows_it(quick):
+    table, _ = quick
+    kept = experiment.kept(table)
+    none = experiment.runs_of(kept, "none", 0.4)
+    dropout = experiment.runs_of(kept, "dropout_0.5", 0.4)
+    stopped = experiment.runs_of(kept, "early_stop_val_loss", 0.4)
+    assert (none["noisy_accuracy"] > 0.5).all()  # the unregularized net memorizes the noise
+    assert (dropout["noisy_accuracy"] < none["noisy_accuracy"] / 2).all()
+    assert (stopped["noisy_accuracy"] < none["noisy_accuracy"] / 2).all()  # stopped before memorizing
+    assert (none["clean_accuracy"] > none["noisy_accuracy"]).all()
+
+
+def test_claims_are_recorded_and_gl_order_holds(quick):
+    table, claims = quick
+    assert [c["id"] for c in claims] == [c.id for c in experiment.CLAIMS]
+    assert claims[-1]["id"] == "gl_alpha_order" and claims[-1]["passed"] is True
+    assert claims[1]["measured"].startswith("not measured")  # quick trains no clean dropout run
+    assert [claim.evaluate(table) for claim in experiment.CLAIMS] == claims
+
+
+def test_restored_weights_give_the_logged_test_accuracy_of_the_kept_epoch():
+    config = dataclasses.replace(experiment.Config(), **experiment.QUICK)
+    (x, y), (x_test, y_test) = datasets.load("digits", seed=0, train_size=400)
+    splits = ((x[:300], y[:300]), (x[300:], y[300:]), (x_test, y_test))
+    condition = experiment.Condition("early_stop_val_loss", stopping="val_loss")
+    model, records = experiment.train(config, condition, splits, np.ones(300, bool), 10, seed=0)
+    kept = records[records[0]["kept_epoch"] - 1]
+    accuracy = np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test)
+    assert accuracy == pytest.approx(kept["test_accuracy"])
+
+
+def test_bad_settings_are_rejected(capsys):
+    assert main(["run", "dropout_vs_early_stopping", "--set", "dropout_rates=0.2,1.0"]) == 2
+    assert "dropout_rates must lie in (0, 1)" in capsys.readouterr().err
+    assert main(["run", "dropout_vs_early_stopping", "--set", "label_noise=1.5"]) == 2
+    assert "label_noise" in capsys.readouterr().err
