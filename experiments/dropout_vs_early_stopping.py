@@ -51,6 +51,7 @@ from experiments.report import mean_std_table
 from zoo import corruptions, datasets
 from zoo.callbacks import EpochEvaluation, PrecheltStopping, prechelt_stop_epoch
 from zoo.mlp import build_mlp
+from zoo.training import restart
 
 log = logging.getLogger(__name__)
 
@@ -155,19 +156,28 @@ def stopper(config, monitor):
     return keras.callbacks.EarlyStopping(monitor, mode=mode, patience=config.patience, restore_best_weights=True)
 
 
-def train(config, condition, splits, clean, num_classes, seed):
+def train(config, condition, splits, clean, num_classes, seed, compiled=None):
     """Trains one condition; returns the model (with its kept weights) and per-epoch records.
 
     `splits` holds the train, validation and test `(x, y)` pairs; `clean` marks the
-    training examples whose label is the true one.
+    training examples whose label is the true one. `compiled`, a dict, keeps one compiled
+    model per architecture across calls; each run restarts it from this seed's freshly
+    built weights (`zoo.training.restart`), which is a fresh start without re-tracing.
     """
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
     keras.utils.set_random_seed(seed)  # same initialization and batches for every condition
-    model = build_mlp(x_train.shape[1:], num_classes, config.hidden_units,
+    fresh = build_mlp(x_train.shape[1:], num_classes, config.hidden_units,
                       dropout_rate=condition.dropout_rate, l2=condition.l2)
     data, steps = datasets.batches(x_train, y_train, config.batch_size, seed)
-    model.compile(keras.optimizers.Adam(config.learning_rate), "sparse_categorical_crossentropy",
-                  steps_per_execution=steps)  # one call per epoch; see datasets.batches
+    compiled = {} if compiled is None else compiled
+    architecture = (condition.dropout_rate, condition.l2, steps)
+    if architecture in compiled:
+        model = compiled[architecture]
+        restart(model, fresh.get_weights())
+    else:
+        model = compiled[architecture] = fresh
+        model.compile(keras.optimizers.Adam(config.learning_rate), "sparse_categorical_crossentropy",
+                      steps_per_execution=steps)  # one call per epoch; see datasets.batches
     part = np.repeat(["train", "val", "test"], [len(y_train), len(y_val), len(y_test)])
     evaluation = EpochEvaluation(  # logs val_loss and val_accuracy for the stopping rules
         np.concatenate([x_train, x_val, x_test]),
@@ -192,6 +202,7 @@ def train(config, condition, splits, clean, num_classes, seed):
 
 def run(config):
     rows = []
+    compiled = {}
     clean_conditions, noisy_conditions = conditions(config)
     num_classes = datasets.NUM_CLASSES[config.dataset]
     for seed in config.seeds:
@@ -205,7 +216,7 @@ def run(config):
             splits = ((x[train_index], labels[train_index]), (x[val_index], labels[val_index]), test)
             clean = labels[train_index] == y[train_index]
             for condition in runs:
-                _, records = train(config, condition, splits, clean, num_classes, seed)
+                _, records = train(config, condition, splits, clean, num_classes, seed, compiled)
                 rows += [dict(seed=seed, label_noise=noise, condition=condition.name, **r) for r in records]
                 kept = records[records[0]["kept_epoch"] - 1]
                 log.info("dropout_vs_early_stopping seed=%d noise=%.1f %-26s %3d epochs, kept %3d: "
