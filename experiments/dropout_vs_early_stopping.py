@@ -59,13 +59,15 @@ TITLE = "Dropout vs early stopping"
 CONCEPT = "Dropout and early stopping both fight overfitting: one thins the network, the other stops in time."
 CONCLUSION = (
     "Without regularization the network fits its training set perfectly while test "
-    "accuracy stalls far below: it memorizes. Dropout keeps it from relying on any one "
-    "unit and raises test accuracy; early stopping gets most of the way there in a "
-    "fraction of the epochs, but only if it watches the right signal: the validation "
-    "loss bottoms out long before the validation accuracy peaks, because the network "
-    "keeps growing more confident on the examples it gets wrong. With noisy labels the "
-    "difference is larger: the unregularized net learns the real pattern first and then "
-    "memorizes the noise, and stopping early keeps the model from before that happens."
+    "accuracy stays about 40 points lower: it memorizes. Dropout raises test accuracy, "
+    "0.2 more than 0.5 on this small net. Early stopping saves most of the training, but "
+    "which signal it watches matters: the validation loss bottoms out long before the "
+    "validation accuracy peaks, because the network keeps growing more confident on the "
+    "examples it gets wrong, so stopping on the loss gives up a few points of accuracy. "
+    "With 40% wrong labels the unregularized net memorizes every noisy label and its "
+    "test accuracy peaks early and then falls; dropout, which fits only a fifth of the "
+    "noisy labels, does far better than early stopping here. On this data and budget "
+    "several of the calibrated margins are not met; the claims below say which."
 )
 
 LESSON_DROPOUT = 0.5
