@@ -180,12 +180,9 @@ def train(config, condition, splits, clean, num_classes, seed, compiled=None):
         model = compiled[architecture] = fresh
         model.compile(keras.optimizers.Adam(config.learning_rate), "sparse_categorical_crossentropy",
                       steps_per_execution=steps)  # one call per epoch; see datasets.batches
-    part = np.repeat(["train", "val", "test"], [len(y_train), len(y_val), len(y_test)])
-    evaluation = EpochEvaluation(  # logs val_loss and val_accuracy for the stopping rules
-        np.concatenate([x_train, x_val, x_test]),
-        np.concatenate([y_train, y_val, y_test]),
-        groups={"train": part == "train", "clean": np.flatnonzero(clean), "noisy": np.flatnonzero(~clean),
-                "val": part == "val", "test": part == "test"},
+    evaluation = EpochEvaluation.on_splits(  # logs val_loss and val_accuracy for the stopping rules
+        {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)},
+        subsets={"clean": ("train", clean), "noisy": ("train", ~clean)},
     )
     callbacks = [evaluation] + ([stopper(config, condition.stopping)] if condition.stopping else [])
     started = time.perf_counter()

@@ -143,17 +143,9 @@ def train(config, x_train, y_train, x_test, y_test, clean, num_classes, seed):
     """Trains a fresh MLP and returns one record per epoch."""
     keras.utils.set_random_seed(seed)  # same initialization for every condition
     model = build_mlp(x_train.shape[1:], num_classes, config.hidden_units)
-    n = len(y_train)
-    everything = np.arange(n + len(y_test))
-    history = EpochEvaluation(
-        np.concatenate([x_train, x_test]),
-        np.concatenate([y_train, y_test]),
-        groups={
-            "train": everything < n,
-            "clean": np.flatnonzero(clean),
-            "noisy": np.flatnonzero(~clean),
-            "test": everything >= n,
-        },
+    history = EpochEvaluation.on_splits(
+        {"train": (x_train, y_train), "test": (x_test, y_test)},
+        subsets={"clean": ("train", clean), "noisy": ("train", ~clean)},
         stop_group="train",
         stop_accuracy=config.target_accuracy,
     )

@@ -41,6 +41,18 @@ def test_epoch_evaluation_logs_group_accuracy_and_loss_as_numpy_computes_them():
     assert fit.history["val_loss"][-1] == last["val_loss"]
 
 
+def test_on_splits_concatenates_splits_and_places_subsets_after_their_split():
+    train = (np.arange(4.0)[:, None], np.array([0, 1, 0, 1]))
+    test = (np.arange(4.0, 7.0)[:, None], np.array([1, 1, 0]))
+    evaluation = EpochEvaluation.on_splits(
+        {"train": train, "test": test}, subsets={"odd": ("train", [False, True, False, True])}
+    )
+    assert list(evaluation.groups) == ["train", "odd", "test"]
+    np.testing.assert_array_equal(evaluation.x[:, 0], np.arange(7.0))
+    np.testing.assert_array_equal(evaluation.groups["odd"], [1, 3])
+    np.testing.assert_array_equal(evaluation.groups["test"], [4, 5, 6])
+
+
 def test_epoch_evaluation_stops_once_the_group_reaches_the_target():
     x = np.zeros((8, 2), "float32")
     y = np.zeros(8, int)

@@ -56,6 +56,29 @@ class EpochEvaluation(keras.callbacks.Callback):
         self.stop_accuracy = stop_accuracy
         self.history = []
 
+    @classmethod
+    def on_splits(cls, splits, subsets=None, **kwargs):
+        """Builds the callback from named `(x, y)` splits instead of one array and masks.
+
+        Args:
+            splits: dict from group name to `(x, y)`, e.g. `{"train": (x_train, y_train),
+                "val": (x_val, y_val)}`.
+            subsets: optional dict from group name to `(split name, boolean mask over that
+                split)`, e.g. `{"noisy": ("train", labels != true_labels)}`; each subset
+                group follows its split in the logs.
+            **kwargs: `stop_group` and `stop_accuracy`.
+        """
+        groups, start = {}, 0
+        for name, (_, y) in splits.items():
+            groups[name] = np.arange(start, start + len(y))
+            for subset, (parent, mask) in (subsets or {}).items():
+                if parent == name:
+                    groups[subset] = groups[name][np.asarray(mask, dtype=bool)]
+            start += len(y)
+        x = np.concatenate([x for x, _ in splits.values()])
+        y = np.concatenate([y for _, y in splits.values()])
+        return cls(x, y, groups, **kwargs)
+
     def on_train_begin(self, logs=None):
         self.history = []
 
