@@ -234,8 +234,14 @@ def kept(table):
     return table[table["epoch"] == table["kept_epoch"]].reset_index(drop=True)
 
 
+def rows_of(table, condition, noise=0.0):
+    """Every row of one condition at one label-noise level."""
+    return table[(table["condition"] == condition) & np.isclose(table["label_noise"], noise)]
+
+
 def runs_of(rows, condition, noise=0.0):
-    selected = rows[(rows["condition"] == condition) & np.isclose(rows["label_noise"], noise)]
+    """`rows_of`, indexed by seed; a `KeyError` if the condition was not run."""
+    selected = rows_of(rows, condition, noise)
     if selected.empty:
         raise KeyError(f"no run of {condition!r} at label noise {noise}")
     return selected.set_index("seed")
@@ -259,7 +265,7 @@ def summarize(table):
 
 def _overfits(table):
     last = runs_of(kept(table), "none")
-    curves = table[(table["condition"] == "none") & (table["label_noise"] == 0)].set_index("epoch")
+    curves = rows_of(table, "none").set_index("epoch")
     gap = mean_std(last["train_accuracy"] - last["test_accuracy"])
     minimum = mean_std(curves.groupby("seed")["val_loss"].idxmin())
     epochs = int(last["epochs_trained"].iloc[0])
@@ -284,7 +290,7 @@ def _early_stopping(monitor):
         rows = kept(table)
         stopped = runs_of(rows, f"early_stop_{monitor}")
         full = runs_of(rows, "none")
-        curves = table[(table["condition"] == "none") & (table["label_noise"] == 0)]
+        curves = rows_of(table, "none")
         best_any_epoch = curves.groupby("seed")["test_accuracy"].max()
         epoch_share = mean_std(stopped["epochs_trained"] / full["epochs_trained"])
         shortfall = mean_std(best_any_epoch - stopped["test_accuracy"])
@@ -320,7 +326,7 @@ def _label_noise(table):
 
 
 def _gl_alpha_order(table):
-    curves = table[(table["condition"] == "none") & (table["label_noise"] == 0)]
+    curves = rows_of(table, "none")
     after_the_end = int(curves["epoch"].max()) + 1  # where a rule that never fired "stops"
     stops = np.array([
         [prechelt_stop_epoch(curve["val_loss"], criterion="gl", alpha=alpha) or after_the_end
@@ -392,8 +398,7 @@ CLAIMS = [
 
 
 def _mean_curve(table, condition, column, noise=0.0):
-    rows = table[(table["condition"] == condition) & np.isclose(table["label_noise"], noise)]
-    return rows.groupby("epoch")[column].mean()
+    return rows_of(table, condition, noise).groupby("epoch")[column].mean()
 
 
 def _mark_stops(axis, table, noise=0.0):
