@@ -3,7 +3,7 @@ import numpy as np
 
 from zoo import datasets
 from zoo.mlp import build_mlp
-from zoo.training import restart
+from zoo.training import gradients, restart
 
 
 def test_a_restarted_model_trains_exactly_like_a_fresh_one():
@@ -28,3 +28,27 @@ def test_a_restarted_model_trains_exactly_like_a_fresh_one():
     assert int(reused.optimizer.iterations) == 0
     assert float(reused.optimizer.learning_rate) == np.float32(0.01)
     np.testing.assert_allclose(fit(reused), fit(fresh()), rtol=1e-5, atol=1e-6)
+
+
+def test_gradients_match_the_closed_form_of_softmax_regression():
+    x = np.random.default_rng(0).normal(size=(32, 5)).astype("float32")
+    y = np.random.default_rng(1).integers(0, 3, size=32)
+    model = build_mlp(input_shape=(5,), num_classes=3, hidden_units=())
+    kernel, bias = model.get_weights()
+    logits = x @ kernel + bias
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    error = (p - np.eye(3)[y]) / len(y)  # d(mean cross-entropy) / d(logits)
+    grad_kernel, grad_bias = gradients(model, x, y)
+    np.testing.assert_allclose(grad_kernel, x.T @ error, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grad_bias, error.sum(axis=0), rtol=1e-4, atol=1e-6)
+
+
+def test_gradients_leave_batch_normalization_statistics_alone():
+    from zoo.residual import build_residual_mlp
+
+    model = build_residual_mlp(num_blocks=1, width=8)
+    before = [w.copy() for w in model.get_weights()]
+    gradients(model, np.random.default_rng(0).normal(size=(16, 40)).astype("float32"), np.zeros(16, "int64"))
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)

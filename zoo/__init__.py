@@ -6,6 +6,7 @@ working model. Models save to `.keras` and load back with `safe_mode=True`.
 """
 
 from zoo.mlp import build_mlp
+from zoo.residual import build_residual_mlp, build_resnet  # also registers the residual blocks
 
-__all__ = ["build_mlp"]
+__all__ = ["build_mlp", "build_residual_mlp", "build_resnet"]
 __version__ = "0.1.0"

@@ -1,0 +1,466 @@
+"""Residual vs plain networks: the degradation problem and skip connections.
+
+The course: "Residual neural network: a neural network that uses skip connections to
+jump over layers ... output from one layer can skip layers in the network."
+
+Reproduces He et al. 2016, "Deep residual learning for image recognition": a deeper
+plain network trains *worse*, not just tests worse (CIFAR-10: plain nets' training
+error grows with depth, plain-110 above 60%; ImageNet top-1: plain-18 27.94% vs plain-34
+28.54% error, while ResNet-18 27.88% vs ResNet-34 25.03%); and Veit et al. 2016,
+"Residual networks behave like ensembles of relatively shallow networks": deleting a
+single block barely hurts a trained ResNet but wrecks a plain network.
+
+Design: MNIST-1D; fully connected networks 64 units wide of 4, 8, 16 and 32 weight
+layers (`zoo.residual.build_residual_mlp`: a Dense stem, 1 to 15 pre-activation blocks
+of two Dense layers with batch normalization, a softmax layer), each once with skip
+connections and once without (the same layers, the same initialization); SGD with
+momentum 0.9, learning rate 0.1 with cosine decay, batch 256, 15 epochs. Measured: the
+training loss after every epoch; final training loss and accuracy and test accuracy;
+the gradient norm of every weight layer at initialization (for batch, layer and no
+normalization at the deepest depth); and the test accuracy with each block deleted in
+turn (`zoo.residual.predictions_without_each_block`), with no retraining, at 8 and 32
+layers. Veit et al. compared a deep ResNet (110 layers) with a plain net that trains
+(VGG), so the lesion claim takes the residual net at 32 layers and the plain net at 8:
+at 32 layers the plain net is near chance before anything is deleted.
+
+Budget: the issue's calibration used 4/12/22/42 layers; with 3 seeds that took 140 s
+here at 15 epochs (about 2.5 s of it per epoch of the deepest pair), so the default
+stops at 32 layers. `--set depths=4,12,22,42` runs the calibrated sweep (lesions then at
+12 and 42 layers).
+`--set dataset=cifar10` trains the convolutional twins (`zoo.residual.build_resnet`, of
+8, 14, 20 and 32 layers) when tensorflow-datasets has CIFAR-10; budget hours on a CPU.
+
+    python -m experiments run residual_vs_plain             # about 2 minutes, 3 seeds
+    python experiments/residual_vs_plain.py --quick         # about 20 seconds, 2 seeds
+"""
+
+if __package__ in (None, ""):  # run as a script: make the project importable
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+import dataclasses
+import logging
+import time
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from experiments.claims import Claim, mean_std
+from experiments.report import mean_std_table
+from zoo import datasets
+from zoo.residual import build_residual_mlp, build_resnet, predictions_without_each_block
+from zoo.training import gradients, restart
+
+log = logging.getLogger(__name__)
+
+TITLE = "Residual vs plain networks"
+CONCEPT = "Skip connections let a deep network train: without them, adding layers makes even training worse."
+CONCLUSION = (
+    "The problem is optimization, not overfitting: the deep plain network fails on its own "
+    "training set, while the residual network of the same depth, layers and "
+    "initialization fits it as well as a shallow one or better. Deleting one block from a "
+    "trained residual network costs little, because the other blocks' paths still carry "
+    "the signal; deleting one from a plain network destroys it. With batch normalization "
+    "the plain network's gradients do not vanish at initialization; they explode toward the "
+    "input, as batch normalization theory predicts (Yang et al. 2019), so 'vanishing "
+    "gradients' is not why it fails here: He et al. said as much of their plain nets. "
+    "Without normalization, or with layer normalization, the plain network's gradients do "
+    "shrink toward the input."
+)
+
+ARMS = ("plain", "residual")
+MLP_DEPTHS = (4, 8, 16, 32)  # weight layers: 2 * blocks + 2
+RESNET_DEPTHS = (8, 14, 20, 32)  # 6 * blocks per stage + 2
+NORMALIZATIONS = ("batch", "layer", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    dataset: str = "mnist1d"
+    train_size: int | None = None  # a stratified subset of the training set; None: all
+    architecture: str = "auto"  # "mlp", "resnet"; auto: the ResNet for tensorflow-datasets' images
+    depths: tuple[int, ...] | None = None  # weight layers; None: MLP_DEPTHS or RESNET_DEPTHS
+    width: int = 64  # the MLP's units; the ResNet's stages have width / 4, width / 2, width filters
+    normalization: str = "batch"
+    learning_rate: float = 0.1
+    momentum: float = 0.9
+    batch_size: int = 256
+    epochs: int = 15
+    gradient_examples: int = 512  # the batch on which gradients at initialization are measured
+    gradient_normalizations: tuple[str, ...] = NORMALIZATIONS  # measured at the deepest depth
+    lesion_depths: tuple[int, ...] | None = None  # None: the second depth and the deepest (see the docstring)
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def __post_init__(self):
+        if self.dataset not in datasets.NAMES:
+            raise ValueError(f"dataset must be one of {', '.join(datasets.NAMES)}, got {self.dataset!r}")
+        if self.architecture not in ("auto", "mlp", "resnet"):
+            raise ValueError(f"architecture must be auto, mlp or resnet, got {self.architecture!r}")
+        if self.kind == "resnet" and self.dataset == "mnist1d":
+            raise ValueError("the ResNet needs images; mnist1d is one-dimensional")
+        for normalization in (self.normalization, *self.gradient_normalizations):
+            if normalization not in NORMALIZATIONS:
+                raise ValueError(f"normalization must be one of {', '.join(NORMALIZATIONS)}, got {normalization!r}")
+        depths = self.depth_list
+        step, least = (2, 4) if self.kind == "mlp" else (6, 8)
+        if len(depths) < 2 or any(d < least or (d - 2) % step for d in depths) or list(depths) != sorted(set(depths)):
+            raise ValueError(f"depths must be at least two increasing values of the form {step}n + 2, "
+                             f"n >= 1, for the {self.kind}; got {depths}")
+        if not set(self.lesioned_depths) <= set(depths):
+            raise ValueError(f"lesion_depths must be among the depths {depths}, got {self.lesion_depths}")
+        if self.train_size is not None and self.train_size < 10:
+            raise ValueError(f"train_size must be at least 10, got {self.train_size}")
+        if self.width < 4 or self.learning_rate <= 0 or not 0 <= self.momentum < 1:
+            raise ValueError("width must be >= 4, learning_rate positive and momentum in [0, 1)")
+        for key in ("batch_size", "epochs", "gradient_examples"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if not self.seeds:
+            raise ValueError("seeds must not be empty")
+
+    @property
+    def kind(self):
+        if self.architecture == "auto":
+            return "resnet" if self.dataset in datasets.TFDS else "mlp"
+        return self.architecture
+
+    @property
+    def depth_list(self):
+        return self.depths or (MLP_DEPTHS if self.kind == "mlp" else RESNET_DEPTHS)
+
+    @property
+    def lesioned_depths(self):
+        if self.lesion_depths is not None:
+            return self.lesion_depths
+        return tuple(dict.fromkeys((self.depth_list[1], self.depth_list[-1])))
+
+
+# Quick: 1,000 examples in batches of 128, depths 4 and 16 (lesions at 16), the other
+# normalizations' gradients left out. Each new depth costs seconds of graph tracing.
+QUICK = dict(train_size=1000, batch_size=128, depths=(4, 16), gradient_normalizations=(), seeds=(0, 1))
+
+
+def build(config, depth, arm, normalization, input_shape, num_classes):
+    norm = None if normalization == "none" else normalization
+    residual = arm == "residual"
+    if config.kind == "mlp":
+        return build_residual_mlp(input_shape, num_classes, (depth - 2) // 2, config.width, residual, norm)
+    filters = (config.width // 4, config.width // 2, config.width)
+    return build_resnet(input_shape, num_classes, (depth - 2) // 6, filters, residual, norm)
+
+
+def gradient_rows(model, x, y):
+    """The gradient norm of every weight layer's kernel, input side first (skip projections left out)."""
+    grads = gradients(model, x, y)
+    kernels = [np.linalg.norm(g) for w, g in zip(model.trainable_weights, grads)
+               if w.path.endswith("kernel") and "projection" not in w.path]
+    return [dict(record="gradient", layer=i + 1, gradient_norm=float(n)) for i, n in enumerate(kernels)]
+
+
+def accuracy_and_loss(probabilities, y):
+    p = np.clip(probabilities[np.arange(len(y)), y], keras.config.epsilon(), 1.0)
+    return float(np.mean(probabilities.argmax(axis=1) == y)), float(-np.mean(np.log(p)))
+
+
+def train(config, depth, arm, weights, splits, seed, compiled):
+    """Trains one network; returns its rows: gradients at init, epochs, final, lesions.
+
+    `weights` maps weight paths to initial values; the plain twin takes the residual
+    net's values for every weight it has (all but the skip projections).
+    """
+    (x, y), (x_test, y_test) = splits
+    data, steps = datasets.batches(x, y, config.batch_size, seed)
+    key = (depth, arm, steps)
+    if key not in compiled:  # compiled once, then restarted: see zoo.training.restart
+        model = compiled[key] = build(config, depth, arm, config.normalization, x.shape[1:],
+                                      datasets.NUM_CLASSES[config.dataset])
+        model.compile(keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
+                      "sparse_categorical_crossentropy", steps_per_execution=steps)  # see datasets.batches
+        # Built now, not inside the first traced step, or TensorFlow traces that step twice.
+        model.optimizer.build(model.trainable_variables)
+    model = compiled[key]
+    restart(model, [weights[variable.path] for variable in model.weights])
+    rows = gradient_rows(model, x[:config.gradient_examples], y[:config.gradient_examples])
+    # Cosine decay, set once per epoch: a schedule object would be evaluated anew for
+    # every weight at every step, which makes training a third slower here.
+    cosine = keras.callbacks.LearningRateScheduler(
+        lambda epoch: config.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / config.epochs)))
+    started = time.perf_counter()
+    history = model.fit(data, steps_per_epoch=steps, epochs=config.epochs, callbacks=[cosine],
+                        shuffle=False, verbose=0)
+    seconds = time.perf_counter() - started
+    rows += [dict(record="epoch", epoch=i + 1, train_loss=loss) for i, loss in enumerate(history.history["loss"])]
+    # Direct calls in inference mode: no `predict` graph to trace for every model.
+    probabilities = keras.ops.convert_to_numpy(model(np.concatenate([x, x_test]), training=False))
+    train_accuracy, train_loss = accuracy_and_loss(probabilities[:len(y)], y)
+    test_accuracy, _ = accuracy_and_loss(probabilities[len(y):], y_test)
+    rows.append(dict(record="final", train_loss=train_loss, train_accuracy=train_accuracy,
+                     test_accuracy=test_accuracy, seconds=seconds))
+    if depth in config.lesioned_depths:
+        for index, lesioned in predictions_without_each_block(model, x_test).items():
+            rows.append(dict(record="lesion", block=index, test_accuracy=accuracy_and_loss(lesioned, y_test)[0]))
+    log.info("residual_vs_plain seed=%d %-8s depth %2d: train %.3f, test %.3f (%.1f s)",
+             seed, arm, depth, train_accuracy, test_accuracy, seconds)
+    return rows
+
+
+def run(config):
+    rows, compiled = [], {}
+    num_classes = datasets.NUM_CLASSES[config.dataset]
+    for seed in config.seeds:
+        splits = datasets.load(config.dataset, seed=seed, train_size=config.train_size)
+        x, y = (array[:config.gradient_examples] for array in splits[0])
+        for depth in config.depth_list:
+            # Both arms start from the same weights.
+            keras.utils.set_random_seed(seed)
+            fresh = build(config, depth, "residual", config.normalization, x.shape[1:], num_classes)
+            weights = {variable.path: variable.numpy() for variable in fresh.weights}
+            for arm in ARMS:
+                rows += [dict(seed=seed, arm=arm, depth=depth, normalization=config.normalization, **row)
+                         for row in train(config, depth, arm, weights, splits, seed, compiled)]
+        for normalization in dict.fromkeys(config.gradient_normalizations):  # at init only, no training
+            for arm in ARMS if normalization != config.normalization else ():
+                keras.utils.set_random_seed(seed)
+                model = build(config, config.depth_list[-1], arm, normalization, x.shape[1:], num_classes)
+                rows += [dict(seed=seed, arm=arm, depth=config.depth_list[-1], normalization=normalization, **row)
+                         for row in gradient_rows(model, x, y)]
+    return pd.DataFrame(rows)
+
+
+# --- summaries of the table --------------------------------------------------------
+
+
+def records(table, kind, normalization=None):
+    """The rows of one record kind; gradient rows of one normalization (default: the trained one)."""
+    rows = table[table["record"] == kind]
+    if kind == "gradient":
+        trained = table.loc[table["record"] == "final", "normalization"].iloc[0]
+        rows = rows[rows["normalization"] == (normalization or trained)]
+    return rows
+
+
+def gradient_ratio(table, normalization=None):
+    """Per seed, arm and depth: gradient norm at the first weight layer / at the last."""
+    rows = records(table, "gradient", normalization).sort_values("layer")
+    by = rows.groupby(["seed", "arm", "depth"])["gradient_norm"]
+    return (by.first() / by.last()).rename("ratio").reset_index()
+
+
+def _arm_depth(table, arm, depth):
+    rows = records(table, "final")
+    selected = rows[(rows["arm"] == arm) & (rows["depth"] == depth)]
+    if selected.empty:
+        raise KeyError(f"no {arm} network of depth {depth}")
+    return selected.set_index("seed")
+
+
+def lesioned(table, arm, depth):
+    """Per seed: mean test accuracy over single-block deletions, and the accuracy it lost."""
+    lesions = records(table, "lesion")
+    lesions = lesions[(lesions["arm"] == arm) & (lesions["depth"] == depth)]
+    if lesions.empty:
+        raise KeyError(f"no lesion results for the {arm} network of depth {depth}")
+    accuracy = lesions.groupby("seed")["test_accuracy"].mean()
+    return accuracy, _arm_depth(table, arm, depth)["test_accuracy"] - accuracy
+
+
+def summarize(table):
+    final = records(table, "final").merge(gradient_ratio(table), on=["seed", "arm", "depth"])
+    lesions = records(table, "lesion").groupby(["seed", "arm", "depth"])["test_accuracy"].mean()
+    final = final.join(lesions.rename("lesioned_accuracy"), on=["seed", "arm", "depth"])
+    return mean_std_table(final.sort_values(["depth", "arm"], kind="stable"), ["depth", "arm"], {
+        "train loss": "train_loss",
+        "train accuracy": "train_accuracy",
+        "test accuracy": "test_accuracy",
+        "gradient first / last layer at init": "ratio",
+        "test accuracy, one block deleted": "lesioned_accuracy",
+        "seconds": "seconds",
+    })
+
+
+# --- claims --------------------------------------------------------------------------
+
+
+def _depths(table):
+    depths = sorted(records(table, "final")["depth"].unique())
+    if len(depths) < 2:
+        raise ValueError("the claims need at least two depths")
+    return depths[0], depths[-1]
+
+
+def _degradation(table):
+    shallow, deep = _depths(table)
+    drop = _arm_depth(table, "plain", shallow)["train_accuracy"] - _arm_depth(table, "plain", deep)["train_accuracy"]
+    measured = {
+        f"plain-{shallow} train accuracy": mean_std(_arm_depth(table, "plain", shallow)["train_accuracy"]),
+        f"plain-{deep} train accuracy": mean_std(_arm_depth(table, "plain", deep)["train_accuracy"]),
+        "drop": mean_std(drop),
+    }
+    return measured, measured["drop"]["mean"] >= 0.2
+
+
+def _residual_does_not_degrade(table):
+    shallow, deep = _depths(table)
+    residual_deep = _arm_depth(table, "residual", deep)["train_accuracy"]
+    change = residual_deep - _arm_depth(table, "residual", shallow)["train_accuracy"]
+    margin = residual_deep - _arm_depth(table, "plain", deep)["train_accuracy"]
+    measured = {
+        f"residual-{deep} train accuracy": mean_std(residual_deep),
+        f"residual-{deep} - residual-{shallow}": mean_std(change),
+        f"residual-{deep} - plain-{deep}": mean_std(margin),
+    }
+    return measured, measured[f"residual-{deep} - residual-{shallow}"]["mean"] >= -0.02 and \
+        measured[f"residual-{deep} - plain-{deep}"]["mean"] >= 0.3
+
+
+def _lesion(table):
+    # Veit et al. lesioned a deep ResNet (110 layers) and a plain net that trains (VGG):
+    # here the deepest residual net and the plain net at the shallowest lesioned depth.
+    depths = sorted(records(table, "lesion")["depth"].unique())
+    if not depths:
+        raise ValueError("no lesion results")
+    measured = {}
+    for depth in depths:
+        for arm in ARMS:
+            accuracy, lost = lesioned(table, arm, depth)
+            measured[f"{arm}-{depth}: accuracy left"] = mean_std(accuracy)
+            measured[f"{arm}-{depth}: accuracy lost"] = mean_std(lost)
+    residual_lost = measured[f"residual-{depths[-1]}: accuracy lost"]["mean"]
+    plain_left = measured[f"plain-{depths[0]}: accuracy left"]["mean"]
+    return measured, residual_lost <= 0.08 and plain_left <= 0.25
+
+
+def _gradients(table):
+    _, deep = _depths(table)
+    ratios = gradient_ratio(table)
+    ratios = ratios[ratios["depth"] == deep].set_index("arm")["ratio"]
+    plain, residual = mean_std(ratios.loc[["plain"]]), mean_std(ratios.loc[["residual"]])
+    measured = {f"plain-{deep} first / last": plain, f"residual-{deep} first / last": residual}
+    return measured, plain["mean"] <= 0.1 and residual["mean"] > 0.1
+
+
+HE = "He et al. 2016, Deep residual learning for image recognition"
+CLAIMS = [
+    Claim(
+        "degradation",
+        "A deeper plain network trains worse: its training accuracy falls as layers are added.",
+        f"{HE}: plain nets' training error grows with depth on CIFAR-10 (Fig. 6, plain-110 above 60% "
+        "error); ImageNet plain-18 27.94% vs plain-34 28.54% top-1 error. Issue calibration: .93 -> .23.",
+        "mean train accuracy of the deepest plain net at least 0.2 below the shallowest plain net's",
+        _degradation,
+    ),
+    Claim(
+        "residual_does_not_degrade",
+        "With skip connections the deepest network trains as well as the shallowest, far better than its plain twin.",
+        f"Course: 'skip connections to jump over layers'. {HE}: ResNet-18 27.88% vs ResNet-34 25.03% "
+        "top-1 error. Issue calibration: .93 -> .93.",
+        "deepest residual train accuracy >= shallowest residual's - 0.02, and >= deepest plain's + 0.3",
+        _residual_does_not_degrade,
+    ),
+    Claim(
+        "lesion",
+        "Deleting any one block barely hurts a trained residual network but wrecks a plain one.",
+        "Veit et al. 2016, Residual networks behave like ensembles of relatively shallow networks (Fig. 3): "
+        "deleting single blocks from ResNet-110 barely changes its error; from a plain net (VGG), error goes to chance.",
+        "mean over blocks and seeds: the deepest residual net loses <= 0.08 test accuracy; the plain net at "
+        "the shallowest lesioned depth (one that trains, like Veit's VGG) keeps <= 0.25",
+        _lesion,
+    ),
+    Claim(
+        "gradients",
+        "At initialization the plain network's gradient shrinks toward the input; the residual network's does not.",
+        "Course and issue: plain nets' gradients vanish toward the input. Note He et al. 2016, Sec. 4.1: with "
+        "batch normalization their plain nets' gradients 'exhibit healthy norms'.",
+        "deepest nets, trained normalization, first / last weight layer gradient norm: plain <= 0.1, residual > 0.1",
+        _gradients,
+    ),
+]
+
+
+# --- plots ---------------------------------------------------------------------------
+
+COLORS = {"plain": "C3", "residual": "C0"}
+
+
+def plot_depth(table):
+    final = records(table, "final")
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for arm in ARMS:
+        stats = final[final["arm"] == arm].groupby("depth")["train_accuracy"].agg(["mean", "std"])
+        axis.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3,
+                      color=COLORS[arm], label=arm)
+    axis.set(xlabel="weight layers", ylabel="final training accuracy", ylim=(0, 1.02),
+             title="Degradation: deeper plain nets fit the training set worse")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def plot_training_curves(table):
+    epochs = records(table, "epoch")
+    deep = epochs["depth"].max()
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for arm in ARMS:
+        for depth, style in ((epochs["depth"].min(), "--"), (deep, "-")):
+            curve = epochs[(epochs["arm"] == arm) & (epochs["depth"] == depth)].groupby("epoch")["train_loss"]
+            axis.plot(curve.mean(), style, color=COLORS[arm], label=f"{arm}-{depth}")
+    axis.set(xlabel="epoch", ylabel="training loss (mean over seeds)",
+             title=f"The {deep}-layer plain net barely trains; its residual twin does")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def plot_gradients(table):
+    gradient = table[table["record"] == "gradient"]
+    deep = gradient["depth"].max()
+    gradient = gradient[gradient["depth"] == deep]
+    kinds = list(dict.fromkeys(gradient["normalization"]))
+    figure, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4), squeeze=False)
+    for axis, kind in zip(axes[0], kinds):
+        for arm in ARMS:
+            curve = gradient[(gradient["normalization"] == kind) & (gradient["arm"] == arm)]
+            axis.plot(curve.groupby("layer")["gradient_norm"].mean(), marker=".", color=COLORS[arm], label=arm)
+        axis.set(yscale="log", xlabel="weight layer (1 = input side)", title=f"normalization: {kind}")
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("gradient norm at initialization")
+    axes[0][0].legend()
+    figure.suptitle(f"Gradient norm by layer at initialization, {deep} layers")
+    figure.tight_layout()
+    return figure
+
+
+def plot_lesion(table):
+    lesions = records(table, "lesion")
+    depths = sorted(lesions["depth"].unique())
+    figure, axes = plt.subplots(1, len(depths), figsize=(5.5 * len(depths), 4), squeeze=False)
+    for axis, depth in zip(axes[0], depths):
+        for arm in ARMS:
+            rows = lesions[(lesions["arm"] == arm) & (lesions["depth"] == depth)]
+            axis.plot(rows.groupby("block")["test_accuracy"].mean(), marker="o", color=COLORS[arm], label=arm)
+            full = _arm_depth(table, arm, depth)["test_accuracy"].mean()
+            axis.axhline(full, color=COLORS[arm], linestyle=":", label=f"{arm}, no block deleted")
+        axis.set(xlabel="deleted block", ylim=(0, 1), title=f"{depth} layers")
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test accuracy")
+    axes[0][0].legend()
+    figure.suptitle("Delete one block: the residual net shrugs, the plain net breaks")
+    figure.tight_layout()
+    return figure
+
+
+PLOTS = {
+    "train_accuracy_vs_depth.png": plot_depth,
+    "training_curves.png": plot_training_curves,
+    "gradient_norms.png": plot_gradients,
+    "lesion.png": plot_lesion,
+}
+
+if __name__ == "__main__":
+    from experiments.runner import script_main
+
+    script_main(__file__)
