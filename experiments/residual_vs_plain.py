@@ -69,7 +69,7 @@ CONCLUSION = (
     "input, as batch normalization theory predicts (Yang et al. 2019), so 'vanishing "
     "gradients' is not why it fails here: He et al. said as much of their plain nets. "
     "Without normalization, or with layer normalization, the plain network's gradients do "
-    "shrink toward the input."
+    "shrink toward the input, though over 32 layers by less than the tenfold the claim asks."
 )
 
 ARMS = ("plain", "residual")
