@@ -52,3 +52,14 @@ def test_gradients_leave_batch_normalization_statistics_alone():
     gradients(model, np.random.default_rng(0).normal(size=(16, 40)).astype("float32"), np.zeros(16, "int64"))
     for old, new in zip(before, model.get_weights()):
         np.testing.assert_array_equal(old, new)
+
+
+def test_input_gradients_match_the_closed_form_of_linear_regression():
+    from zoo.training import input_gradients
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    kernel, bias = model.get_weights()
+    expected = 2 * (x @ kernel + bias - y) * kernel[:, 0]  # d (per-example squared error) / dx
+    np.testing.assert_allclose(input_gradients(model, x, y), expected, rtol=1e-4, atol=1e-6)

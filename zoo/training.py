@@ -34,8 +34,8 @@ def gradients(model, x, y, loss="sparse_categorical_crossentropy"):
 
     Computed in training mode, as a training step would (dropout active, batch
     normalization using the batch's statistics), under whichever Keras backend is
-    running. The model is left as it was: statistics such as BatchNormalization's
-    moving averages, which a training-mode call updates, are put back.
+    running. The model is left as it was: the forward pass is a `stateless_call`, so
+    statistics such as BatchNormalization's moving averages are not updated.
 
     Args:
         model: a built `keras.Model`.
@@ -52,31 +52,66 @@ def gradients(model, x, y, loss="sparse_categorical_crossentropy"):
     """
     loss_fn = keras.losses.get(loss)
     x, y = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
-    state = [variable.numpy() for variable in model.non_trainable_variables]
+    non_trainable = [variable.value for variable in model.non_trainable_variables]
+
+    def mean_loss(*trainable):
+        predictions, _ = model.stateless_call(list(trainable), non_trainable, x, training=True)
+        return keras.ops.mean(loss_fn(y, predictions))
+
+    return _gradient(mean_loss, [variable.value for variable in model.trainable_variables])
+
+
+def input_gradients(model, x, y, loss="mean_squared_error"):
+    """Gradients of each example's loss with respect to that example's inputs.
+
+    How strongly the loss on an example depends on each part of its input: for a
+    sequence model, `np.linalg.norm(grads, axis=-1)` has one value per timestep, and
+    how it falls with distance from the output is the vanishing-gradient picture.
+    Computed in inference mode; the model is left as it was.
+
+    Args:
+        model: a built `keras.Model`.
+        x: a batch of inputs.
+        y: their targets.
+        loss: a Keras loss name or function of `(y_true, y_pred)` returning one value
+            per example.
+
+    Returns:
+        A NumPy array shaped like `x`.
+    """
+    loss_fn = keras.losses.get(loss)
+    y = keras.ops.convert_to_tensor(y)
+    trainable = [variable.value for variable in model.trainable_variables]
+    non_trainable = [variable.value for variable in model.non_trainable_variables]
+
+    def total_loss(inputs):
+        predictions, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
+        # The sum, not the mean: example i's loss is the only one that depends on x[i].
+        return keras.ops.sum(loss_fn(y, predictions))
+
+    return _gradient(total_loss, [keras.ops.convert_to_tensor(x)])[0]
+
+
+def _gradient(function, arguments):
+    """Gradients of the scalar `function(*arguments)` with respect to each argument,
+    as NumPy arrays, on whichever Keras backend is running."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            value = keras.ops.mean(loss_fn(y, model(x, training=True)))
-        grads = tape.gradient(value, model.trainable_weights)
+            tape.watch(arguments)
+            value = function(*arguments)
+        grads = tape.gradient(value, arguments)
     elif backend == "jax":
         import jax
 
-        non_trainable = [variable.value for variable in model.non_trainable_variables]
-
-        def mean_loss(trainable):
-            predictions, _ = model.stateless_call(trainable, non_trainable, x, training=True)
-            return keras.ops.mean(loss_fn(y, predictions))
-
-        grads = jax.grad(mean_loss)([variable.value for variable in model.trainable_variables])
+        grads = jax.grad(lambda args: function(*args))(list(arguments))
     elif backend == "torch":
-        for variable in model.trainable_variables:
-            variable.value.grad = None
-        keras.ops.mean(loss_fn(y, model(x, training=True))).backward()
-        grads = [variable.value.grad for variable in model.trainable_variables]
+        import torch
+
+        arguments = [argument.detach().requires_grad_(True) for argument in arguments]
+        grads = torch.autograd.grad(function(*arguments), arguments)
     else:
-        raise NotImplementedError(f"gradients() does not support the {backend!r} backend")
-    for variable, value in zip(model.non_trainable_variables, state):
-        variable.assign(value)
+        raise NotImplementedError(f"gradients are not implemented for the {backend!r} backend")
     return [keras.ops.convert_to_numpy(grad) for grad in grads]
