@@ -65,5 +65,5 @@ def _rounded(value):
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else round(float(value), 4)
+        return None if math.isnan(value) else float(f"{value:.4g}")  # four significant digits
     return value
