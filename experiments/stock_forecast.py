@@ -247,7 +247,7 @@ def horizon_rows(one_step, direct, returns, scaled, scaler, bounds, lags, config
         following = params[0] + path[:, path.shape[1] - lags:][:, ::-1] @ params[1:]
         path = np.concatenate([path, following[:, None]], axis=1)
     forecasts["ar_rollout"] = path[:, lags:]
-    if phi is not None:  # the true AR(1): phi^h times the last realized return
+    if phi is not None:  # the true model: phi^h times the last realized return (phi = 0: the random walk)
         forecasts["oracle"] = returns[origins - 1][:, None] * phi ** np.arange(1, config.horizon + 1)
     return [dict(record="horizon", model=model, horizon=h + 1, mse=np.mean((realized[:, h] - f[:, h]) ** 2),
                  forecast_std=np.std(f[:, h]))
@@ -500,8 +500,8 @@ def plot_error_vs_horizon(table):
         axis.axhline(1, color="gray", linestyle=":", label="zero forecast")
         axis.set(xlabel="horizon (days ahead)", title=name)
         axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
     axes[0][0].set_ylabel("test MSE / zero forecast's (mean over seeds)")
-    axes[0][0].legend(fontsize=8)
     figure.suptitle("Multi-step forecasts: the rollout decays to the mean; nothing beats zero on returns")
     figure.tight_layout()
     return figure
@@ -525,7 +525,7 @@ def plot_price_illusion(table):
     summary = {model: forecast_rows(table, name, model)["price_r2"].mean() for model in ("lstm", "zero")}
     axes[0].set(ylabel="price", title=f"{name}, test period: R^2 LSTM {summary['lstm']:.4f}, "
                                       f"persistence {summary['zero']:.4f}")
-    axes[1].set(title="the last 40 days: the LSTM follows a day behind")
+    axes[1].set(title="the last 40 days: both a day behind")
     axes[0].legend()
     figure.tight_layout()
     return figure
