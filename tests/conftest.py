@@ -19,3 +19,23 @@ def quick_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     assert main(["run", "random_labels", "--quick", "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """`quick_run(name)` runs an experiment's quick configuration through the runner, once
+    per session, and returns its stored table and results folder."""
+    import pandas as pd
+
+    from experiments.runner import main
+
+    done = {}
+
+    def run(name):
+        if name not in done:
+            out = tmp_path_factory.mktemp("results")
+            assert main(["run", name, "--quick", "--out", str(out)]) == 0
+            done[name] = pd.read_csv(out / name / "metrics.csv"), out / name
+        return done[name]
+
+    return run

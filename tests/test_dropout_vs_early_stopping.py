@@ -4,7 +4,6 @@ import dataclasses
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from experiments import dropout_vs_early_stopping as experiment
@@ -13,11 +12,9 @@ from zoo import datasets
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("results")
-    assert main(["run", "dropout_vs_early_stopping", "--quick", "--out", str(out)]) == 0
-    folder = out / "dropout_vs_early_stopping"
-    return pd.read_csv(folder / "metrics.csv"), json.loads((folder / "claims.json").read_text())
+def quick(quick_run):
+    table, folder = quick_run("dropout_vs_early_stopping")
+    return table, json.loads((folder / "claims.json").read_text())
 
 
 def test_conditions_cover_the_issue_and_quick_keeps_the_lessons():

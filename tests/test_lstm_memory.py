@@ -3,20 +3,14 @@
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from experiments import lstm_memory
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    from experiments.runner import main
-
-    out = tmp_path_factory.mktemp("results")
-    assert main(["run", "lstm_memory", "--quick", "--out", str(out)]) == 0
-    folder = out / "lstm_memory"
-    return pd.read_csv(folder / "metrics.csv"), folder
+def quick(quick_run):
+    return quick_run("lstm_memory")
 
 
 def test_the_lstm_learns_the_adding_problem_and_the_simple_rnn_does_not(quick):

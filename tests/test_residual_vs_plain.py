@@ -2,7 +2,6 @@
 
 import json
 
-import pandas as pd
 import pytest
 
 from experiments import residual_vs_plain
@@ -10,13 +9,8 @@ from experiments.residual_vs_plain import Config, records
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    from experiments.runner import main
-
-    out = tmp_path_factory.mktemp("results")
-    assert main(["run", "residual_vs_plain", "--quick", "--out", str(out)]) == 0
-    folder = out / "residual_vs_plain"
-    return pd.read_csv(folder / "metrics.csv"), folder
+def quick(quick_run):
+    return quick_run("residual_vs_plain")
 
 
 def test_the_residual_net_trains_where_its_plain_twin_stalls(quick):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from experiments import random_labels, runner
-from experiments.runner import UsageError, main, make_config, parse_value
+from experiments.runner import main, make_config, parse_value
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,11 +14,8 @@ from zoo import series as ts
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("results")
-    assert main(["run", "stock_forecast", "--quick", "--out", str(out)]) == 0
-    folder = out / "stock_forecast"
-    return pd.read_csv(folder / "metrics.csv"), folder
+def quick(quick_run):
+    return quick_run("stock_forecast")
 
 
 def test_the_lstm_finds_the_ar1_signal_and_nothing_in_a_random_walk(quick):
