@@ -52,6 +52,7 @@ import pandas as pd
 from experiments.claims import Claim, mean_std
 from experiments.report import mean_std_table
 from zoo import datasets
+from zoo.callbacks import correct_and_loss
 from zoo.residual import build_residual_mlp, build_resnet, predictions_without_each_block
 from zoo.training import gradients, restart
 
@@ -162,8 +163,8 @@ def gradient_rows(model, x, y):
 
 
 def accuracy_and_loss(probabilities, y):
-    p = np.clip(probabilities[np.arange(len(y)), y], keras.config.epsilon(), 1.0)
-    return float(np.mean(probabilities.argmax(axis=1) == y)), float(-np.mean(np.log(p)))
+    correct, losses = correct_and_loss(probabilities, y)
+    return float(correct.mean()), float(losses.mean())
 
 
 def train(config, depth, arm, weights, splits, seed, compiled):

@@ -136,3 +136,14 @@ def test_callback_needs_its_monitors_and_round_trips_its_config():
         stopping.on_epoch_end(0, {"loss": 1.0})
     with pytest.raises(ValueError, match="criterion"):
         PrecheltStopping("up")
+
+
+def test_correct_and_loss_match_keras_accuracy_and_cross_entropy():
+    from zoo.callbacks import correct_and_loss
+
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.0, 1.0, 0.0]], dtype="float32")
+    y = np.array([0, 1, 1])
+    correct, losses = correct_and_loss(probabilities, y)
+    np.testing.assert_array_equal(correct, [True, False, True])
+    expected = keras.losses.sparse_categorical_crossentropy(y, probabilities)
+    np.testing.assert_allclose(losses, keras.ops.convert_to_numpy(expected), rtol=1e-5)

@@ -83,10 +83,7 @@ class EpochEvaluation(keras.callbacks.Callback):
         self.history = []
 
     def on_epoch_end(self, epoch, logs=None):
-        probabilities = np.asarray(self.model.predict_on_batch(self.x))
-        correct = np.argmax(probabilities, axis=-1) == self.y
-        true_class = np.take_along_axis(probabilities, self.y[:, None], axis=-1)[:, 0]
-        losses = -np.log(np.clip(true_class, EPSILON, 1 - EPSILON))
+        correct, losses = correct_and_loss(self.model.predict_on_batch(self.x), self.y)
         record = {}
         for name, members in self.groups.items():
             empty = not correct[members].size
@@ -97,6 +94,14 @@ class EpochEvaluation(keras.callbacks.Callback):
         self.history.append({"epoch": epoch + 1, **record})
         if self.stop_group is not None and record[f"{self.stop_group}_accuracy"] >= self.stop_accuracy:
             self.model.stop_training = True
+
+
+def correct_and_loss(probabilities, y):
+    """Per example: whether the most probable class is `y`, and the cross-entropy, with
+    probabilities clipped as Keras' `sparse_categorical_crossentropy` clips them."""
+    probabilities = np.asarray(probabilities)
+    true_class = np.take_along_axis(probabilities, np.asarray(y)[:, None], axis=-1)[:, 0]
+    return np.argmax(probabilities, axis=-1) == y, -np.log(np.clip(true_class, EPSILON, 1 - EPSILON))
 
 
 def generalization_loss(validation_errors):
