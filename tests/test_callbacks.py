@@ -146,4 +146,5 @@ def test_correct_and_loss_match_keras_accuracy_and_cross_entropy():
     correct, losses = correct_and_loss(probabilities, y)
     np.testing.assert_array_equal(correct, [True, False, True])
     expected = keras.losses.sparse_categorical_crossentropy(y, probabilities)
-    np.testing.assert_allclose(losses, keras.ops.convert_to_numpy(expected), rtol=1e-5)
+    # Keras also renormalizes the clipped probabilities: the two differ by float32 round-off.
+    np.testing.assert_allclose(losses, keras.ops.convert_to_numpy(expected), rtol=1e-5, atol=1e-6)
