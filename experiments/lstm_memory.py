@@ -27,7 +27,7 @@ seeds take about 6 minutes, so the default sequence length is 50. `--set timeste
 runs the calibrated length.
 
     python -m experiments run lstm_memory              # about 1.5 minutes, 3 seeds
-    python experiments/lstm_memory.py --quick          # about 15 seconds, 2 seeds
+    python experiments/lstm_memory.py --quick          # about 20 seconds, 2 seeds
 """
 
 if __package__ in (None, ""):  # run as a script: make the project importable

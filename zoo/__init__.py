@@ -6,7 +6,8 @@ working model. Models save to `.keras` and load back with `safe_mode=True`.
 """
 
 from zoo.mlp import build_mlp
+from zoo.recurrent import build_lstm_forecaster, build_sequence_regressor
 from zoo.residual import build_residual_mlp, build_resnet  # also registers the residual blocks
 
-__all__ = ["build_mlp", "build_residual_mlp", "build_resnet"]
+__all__ = ["build_lstm_forecaster", "build_mlp", "build_residual_mlp", "build_resnet", "build_sequence_regressor"]
 __version__ = "0.1.0"
