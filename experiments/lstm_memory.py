@@ -23,7 +23,7 @@ loss with respect to its input at every timestep (`zoo.training.input_gradients`
 relative to the gradient at the last timestep.
 
 Budget: at T = 150 an LSTM needs about 1,000 steps of 35 ms here; three cells and three
-seeds take about 6 minutes, so the default sequence length is 50. `--set timesteps=150`
+seeds took 6.5 minutes (391 s), so the default sequence length is 50. `--set timesteps=150`
 runs the calibrated length.
 
     python -m experiments run lstm_memory              # about 1.5 minutes, 3 seeds

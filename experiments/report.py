@@ -31,9 +31,12 @@ def mean_std_table(table, by, metrics):
 
 
 def format_mean_std(mean, std):
-    """The mean to three significant digits, the std to the same decimals: "0.953 ± 0.012"."""
+    """The mean to three significant digits, the std to the same decimals: "0.953 ± 0.012";
+    below 0.001, in scientific notation: "3.56e-16 ± 4.4e-17"."""
     if pd.isna(mean):
         return "n/a"
+    if mean != 0 and abs(mean) < 1e-3:
+        return f"{mean:.2e}" if pd.isna(std) else f"{mean:.2e} ± {std:.1e}"
     decimals = 3 if mean == 0 else max(0, 2 - int(np.floor(np.log10(abs(mean)))))
     if pd.isna(std):
         return f"{mean:.{decimals}f}"

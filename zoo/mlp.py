@@ -18,6 +18,7 @@ def build_mlp(
     dropout_rate=0.0,
     input_dropout_rate=0.0,
     l2=0.0,
+    dtype=None,
     name="mlp",
 ):
     """Builds a multilayer perceptron classifier with the Functional API.
@@ -37,6 +38,8 @@ def build_mlp(
             al. 2014 used 0.2 on inputs, 0.5 on hidden layers).
         l2: if positive, an L2 penalty `l2 * sum(w ** 2)` on every kernel (weight
             decay), a regularizer to compare dropout with.
+        dtype: the layers' dtype, such as "float64" for gradient checks; None: Keras'
+            default (float32).
         name: name of the model.
 
     Returns:
@@ -58,17 +61,17 @@ def build_mlp(
         raise ValueError(f"l2 must be non-negative, got {l2}")
 
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
-    inputs = keras.Input(shape=tuple(input_shape), name="inputs")
-    x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    inputs = keras.Input(shape=tuple(input_shape), name="inputs", dtype=dtype)
+    x = keras.layers.Flatten(name="flatten", dtype=dtype)(inputs) if len(input_shape) > 1 else inputs
     if input_dropout_rate > 0:
-        x = keras.layers.Dropout(input_dropout_rate, name="input_dropout")(x)
+        x = keras.layers.Dropout(input_dropout_rate, name="input_dropout", dtype=dtype)(x)
     for index, units in enumerate(hidden_units):
         x = keras.layers.Dense(
-            int(units), activation=activation, kernel_regularizer=regularizer, name=f"dense_{index}"
+            int(units), activation=activation, kernel_regularizer=regularizer, name=f"dense_{index}", dtype=dtype
         )(x)
         if dropout_rate > 0:
-            x = keras.layers.Dropout(dropout_rate, name=f"dropout_{index}")(x)
+            x = keras.layers.Dropout(dropout_rate, name=f"dropout_{index}", dtype=dtype)(x)
     outputs = keras.layers.Dense(
-        num_classes, activation="softmax", kernel_regularizer=regularizer, name="predictions"
+        num_classes, activation="softmax", kernel_regularizer=regularizer, name="predictions", dtype=dtype
     )(x)
     return keras.Model(inputs, outputs, name=name)

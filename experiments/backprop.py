@@ -1,0 +1,324 @@
+"""Backpropagation and loss functions: gradients by hand, by Keras and by finite differences.
+
+The course: "The loss function is a continuous function used to calculate the loss ... a
+loss function is just a function of the set of weights"; "How do you compute the
+gradient? Backpropagation".
+
+Reproduces Rumelhart, Hinton & Williams 1986 (backpropagation is the chain rule, and
+gives the exact gradient) against the two independent references every practitioner
+uses, automatic differentiation and central finite differences; and the reason
+classifiers are trained with cross-entropy rather than squared error (Golik, Doetsch &
+Ney 2013; Nielsen, Neural networks and deep learning, ch. 3): through a saturated
+softmax or sigmoid the squared error's gradient all but vanishes, even when the output
+is confidently wrong, so learning from a bad start is slow.
+
+Design:
+- Gradient check: softmax classifiers of two hidden layers of 4 units (tanh, ReLU and
+  sigmoid), in float64, on 8 random examples of 5 features and 3 classes; for each loss,
+  the gradient of every weight by `zoo.backprop.backprop` (by hand), by
+  `zoo.training.gradients` (Keras) and by `zoo.backprop.finite_differences`.
+- Saturation: one softmax layer of 2 classes whose logits put a margin m against the
+  true class; the gradient norm at the logits under each loss, m from 0 to 10.
+- Training: scikit-learn's digits, one hidden layer of 64 tanh units, SGD with learning
+  rate 0.1, batch 32, 100 epochs, once with each loss; the epochs until test accuracy
+  first reaches 0.9.
+- The loss as a function of the weights: around each trained cross-entropy network,
+  the training loss along one random direction (and a plane of two), each direction
+  scaled layer by layer to the weights' norm (Li et al. 2018).
+
+    python -m experiments run backprop              # about 30 seconds, 3 seeds
+    python experiments/backprop.py --quick          # about 15 seconds, 2 seeds
+"""
+
+if __package__ in (None, ""):  # run as a script: make the project importable
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+import dataclasses
+import logging
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from experiments.claims import Claim, mean_std
+from experiments.report import mean_std_table
+from zoo import backprop as bp
+from zoo import datasets
+from zoo.mlp import build_mlp
+from zoo.training import gradients, restart
+
+log = logging.getLogger(__name__)
+
+TITLE = "Backpropagation and loss functions"
+CONCEPT = "Backpropagation is the chain rule: it gives the exact gradient of the loss, a function of the weights."
+CONCLUSION = (
+    "Backpropagation written out by hand, Keras' automatic differentiation and finite "
+    "differences agree: the first two to float64 round-off, finite differences to their own "
+    "approximation error. Which loss is differentiated matters as much as how. A "
+    "confidently wrong softmax output gets a gradient of about 1 from cross-entropy but "
+    "almost none from squared error, whose gradient passes through the softmax's flat "
+    "tail; trained from the same start with the same learning rate, the cross-entropy "
+    "network reaches 90% test accuracy in a few epochs, the squared-error one much later."
+)
+
+LOSSES = {"cross_entropy": "sparse_categorical_crossentropy", "mse": "mean_squared_error"}
+ACTIVATIONS = ("tanh", "relu", "sigmoid")
+MARGINS = (0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    check_activations: tuple[str, ...] = ACTIVATIONS
+    hidden_units: int = 64
+    learning_rate: float = 0.1
+    batch_size: int = 32
+    epochs: int = 100
+    target_accuracy: float = 0.9
+    slice_points: int = 41  # along the 1-D slice; the 2-D plane has about half as many per side
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def __post_init__(self):
+        if not set(self.check_activations) <= set(ACTIVATIONS):
+            raise ValueError(f"check_activations must be among {', '.join(ACTIVATIONS)}")
+        for key in ("hidden_units", "batch_size", "epochs"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if self.learning_rate <= 0 or not 0 < self.target_accuracy <= 1 or self.slice_points < 3:
+            raise ValueError("learning_rate must be positive, target_accuracy in (0, 1], slice_points >= 3")
+        if not self.seeds:
+            raise ValueError("seeds must not be empty")
+
+
+# Quick: 15 epochs, a coarser slice, 2 seeds.
+QUICK = dict(epochs=15, slice_points=21, seeds=(0, 1))
+
+
+def keras_targets(loss, y, num_classes):
+    return np.eye(num_classes)[y] if loss == "mse" else y
+
+
+def check_rows(config, seed):
+    """Hand-written, automatic and finite-difference gradients of small float64 networks."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(8, 5)), rng.integers(0, 3, 8)
+    rows = []
+    for activation in config.check_activations:
+        keras.utils.set_random_seed(seed)
+        model = build_mlp(input_shape=(5,), num_classes=3, hidden_units=(4, 4), activation=activation,
+                          dtype="float64")
+        # Random biases, not Keras' zeros: a ReLU layer whose inputs are all zero would put
+        # the next layer exactly on ReLU's kink, where finite differences average the two
+        # one-sided slopes and no longer measure the gradient (Karpathy, CS231n notes).
+        model.set_weights([w if w.ndim > 1 else rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
+        for loss, keras_loss in LOSSES.items():
+            _, hand = bp.backprop(model, x, y, loss)
+            auto = gradients(model, x, keras_targets(loss, y, 3), keras_loss)
+            numeric = bp.finite_differences(model, x, y, loss)
+            rows.append(dict(record="check", activation=activation, loss=loss,
+                             hand_vs_auto=bp.relative_error(hand, auto), hand_vs_fd=bp.relative_error(hand, numeric),
+                             auto_vs_fd=bp.relative_error(auto, numeric)))
+    return rows
+
+
+def saturation_rows():
+    """Gradient norm at the logits of a 2-class softmax that is wrong by `margin`."""
+    rows = []
+    for margin in MARGINS:
+        probabilities = bp._softmax(np.array([[0.0, margin]]))  # the true class is 0
+        for loss in LOSSES:
+            gradient = bp.output_gradient(probabilities, np.array([0]), loss)
+            rows.append(dict(record="saturation", margin=margin, loss=loss, probability_true=probabilities[0, 0],
+                             gradient_norm=float(np.linalg.norm(gradient))))
+    return rows
+
+
+def train_rows(config, seed, splits, compiled):
+    (x, y), (x_test, y_test) = splits
+    rows, models = [], {}
+    for loss, keras_loss in LOSSES.items():
+        data, steps = datasets.batches(x, keras_targets(loss, y, 10).astype("float32"), config.batch_size, seed)
+        keras.utils.set_random_seed(seed)  # both losses start from the same weights
+        weights = build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh").get_weights()
+        if loss not in compiled:  # compiled once, then restarted: see zoo.training.restart
+            model = compiled[loss] = build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh")
+            model.compile(keras.optimizers.SGD(config.learning_rate), keras_loss, steps_per_execution=steps)
+        model = compiled[loss]
+        restart(model, weights)
+        for epoch in range(1, config.epochs + 1):
+            history = model.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
+            accuracy = float(np.mean(model.predict_on_batch(x_test).argmax(axis=1) == y_test))
+            rows.append(dict(record="epoch", loss=loss, epoch=epoch, train_loss=history.history["loss"][0],
+                             test_accuracy=accuracy))
+        models[loss] = model
+    return rows, models["cross_entropy"]
+
+
+def slice_rows(model, x, y, config, seed):
+    """The training loss around the trained weights, along a random direction and a plane."""
+    layers = bp.dense_layers(model)
+    rng = np.random.default_rng(seed)
+
+    def direction():  # Gaussian, scaled layer by layer to the weights' norm (Li et al. 2018)
+        return [(d * np.linalg.norm(k) / np.linalg.norm(d), e * np.linalg.norm(b) / np.linalg.norm(e))
+                for (k, b, _), d, e in ((layer, rng.normal(size=layer[0].shape), rng.normal(size=layer[1].shape))
+                                        for layer in layers)]
+
+    def loss_at(steps):
+        moved = [(k + sum(a * d[i][0] for a, d in steps), b + sum(a * d[i][1] for a, d in steps), f)
+                 for i, (k, b, f) in enumerate(layers)]
+        return bp.loss_value(bp.forward(moved, x)[0], y, "cross_entropy")
+
+    first, second = direction(), direction()
+    alphas = np.linspace(-1, 1, config.slice_points)
+    rows = [dict(record="slice", alpha=a, train_loss=loss_at([(a, first)])) for a in alphas]
+    plane = np.linspace(-1, 1, config.slice_points // 2 + 1)
+    rows += [dict(record="plane", alpha=a, beta=b, train_loss=loss_at([(a, first), (b, second)]))
+             for a in plane for b in plane]
+    return rows
+
+
+def run(config):
+    rows, compiled = saturation_rows(), {}
+    for seed in config.seeds:
+        splits = datasets.load("digits", seed=seed)
+        rows += [dict(seed=seed, **row) for row in check_rows(config, seed)]
+        training, model = train_rows(config, seed, splits, compiled)
+        rows += [dict(seed=seed, **row) for row in training]
+        rows += [dict(seed=seed, **row) for row in slice_rows(model, *splits[0], config, seed)]
+        reached = epochs_to_target(pd.DataFrame(training).assign(seed=seed), config.target_accuracy)
+        log.info("backprop seed=%d epochs to %.2f test accuracy: %s", seed, config.target_accuracy,
+                 reached.to_dict())
+    return pd.DataFrame(rows)
+
+
+# --- summaries of the table --------------------------------------------------------
+
+
+def epochs_to_target(table, target):
+    """Per seed and loss: the first epoch with test accuracy >= target (NaN: never)."""
+    epochs = table[table["record"] == "epoch"]
+    hit = epochs[epochs["test_accuracy"] >= target].groupby(["seed", "loss"])["epoch"].min()
+    return hit.reindex(epochs.set_index(["seed", "loss"]).index.unique())
+
+
+def summarize(table):
+    checks = table[table["record"] == "check"]
+    epochs = table[table["record"] == "epoch"]
+    final = epochs[epochs["epoch"] == epochs["epoch"].max()].set_index(["seed", "loss"])
+    final["epochs_to_target"] = epochs_to_target(table, 0.9)
+    summary = mean_std_table(checks.assign(network="gradient check, " + checks["activation"]), ["network", "loss"], {
+        "relative error, hand vs Keras": "hand_vs_auto", "hand vs finite differences": "hand_vs_fd",
+        "Keras vs finite differences": "auto_vs_fd"})
+    training = mean_std_table(final.reset_index().assign(network="digits, 64 tanh units"), ["network", "loss"], {
+        "epochs to 0.9 test accuracy": "epochs_to_target", "final test accuracy": "test_accuracy",
+        "final training loss": "train_loss"})
+    return pd.concat([summary, training], ignore_index=True).fillna("")
+
+
+# --- claims --------------------------------------------------------------------------
+
+
+def _gradients_agree(table):
+    checks = table[table["record"] == "check"]
+    if checks.empty:
+        raise KeyError("no gradient checks")
+    measured = {"hand vs Keras, largest": float(checks["hand_vs_auto"].max()),
+                "hand vs finite differences, largest": float(checks["hand_vs_fd"].max()),
+                "Keras vs finite differences, largest": float(checks["auto_vs_fd"].max()),
+                "networks checked": int(len(checks))}
+    return measured, measured["hand vs Keras, largest"] <= 1e-6 and \
+        max(measured["hand vs finite differences, largest"], measured["Keras vs finite differences, largest"]) <= 1e-5
+
+
+def _cross_entropy_faster(table):
+    saturation = table[table["record"] == "saturation"].set_index(["margin", "loss"])["gradient_norm"]
+    margin = saturation.index.get_level_values("margin").max()
+    ratio = saturation[margin, "cross_entropy"] / saturation[margin, "mse"]
+    reached = epochs_to_target(table, 0.9).unstack("loss")
+    epochs = int(table.loc[table["record"] == "epoch", "epoch"].max())
+    measured = {f"gradient ratio at margin {margin:g}": float(ratio),
+                "cross-entropy epochs to 0.9": mean_std(reached["cross_entropy"]),
+                "MSE epochs to 0.9": mean_std(reached["mse"]),
+                f"MSE runs that never reached 0.9 in {epochs} epochs": int(reached["mse"].isna().sum())}
+    # A run that never reaches the target counts as slower than any that does.
+    slower = reached["mse"].fillna(np.inf) > reached["cross_entropy"].fillna(np.inf)
+    return measured, ratio >= 100 and bool(slower.all())
+
+
+CLAIMS = [
+    Claim(
+        "gradients_agree",
+        "Backpropagation by hand gives the same gradient as Keras' automatic differentiation, and both "
+        "match finite differences.",
+        "Course: 'How do you compute the gradient? Backpropagation'. Rumelhart, Hinton & Williams 1986.",
+        "float64, every network and loss: relative error hand vs Keras <= 1e-6; both vs finite differences <= 1e-5",
+        _gradients_agree,
+    ),
+    Claim(
+        "cross_entropy_faster",
+        "For a confidently wrong output, cross-entropy's gradient is orders of magnitude larger than squared "
+        "error's, and a classifier trained with it reaches a target accuracy in fewer epochs.",
+        "Golik et al. 2013, Cross-entropy vs. squared error training; Nielsen, Neural networks and deep "
+        "learning, ch. 3 (the learning slowdown).",
+        "gradient norm ratio CE / MSE >= 100 at the largest margin; and for every seed, CE reaches 0.9 test "
+        "accuracy in fewer epochs than MSE",
+        _cross_entropy_faster,
+    ),
+]
+
+
+# --- plots ---------------------------------------------------------------------------
+
+COLORS = {"cross_entropy": "C0", "mse": "C3"}
+
+
+def plot_saturation(table):
+    rows = table[table["record"] == "saturation"]
+    epochs = table[table["record"] == "epoch"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for loss in LOSSES:
+        curve = rows[rows["loss"] == loss]
+        left.plot(curve["margin"], curve["gradient_norm"], marker="o", color=COLORS[loss], label=loss)
+        accuracy = epochs[epochs["loss"] == loss].groupby("epoch")["test_accuracy"]
+        right.plot(accuracy.mean(), color=COLORS[loss], label=loss)
+        right.fill_between(accuracy.mean().index, accuracy.min(), accuracy.max(), color=COLORS[loss], alpha=0.2)
+    left.set(yscale="log", xlabel="margin of the wrong class's logit", ylabel="gradient norm at the logits",
+             title="A confidently wrong softmax: squared error barely pushes")
+    right.axhline(0.9, color="gray", linestyle=":")
+    right.set(xlabel="epoch", ylabel="test accuracy (mean, range over seeds)", title="Digits, same start, SGD 0.1")
+    for axis in (left, right):
+        axis.legend()
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def plot_landscape(table):
+    slices = table[table["record"] == "slice"]
+    plane = table[(table["record"] == "plane") & (table["seed"] == table["seed"].min())]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for seed, curve in slices.groupby("seed"):
+        left.plot(curve["alpha"], curve["train_loss"], label=f"seed {int(seed)}")
+    left.set(xlabel="step along a random direction (1 = the weights' own norm)", ylabel="training loss",
+             yscale="log", title="The loss is a function of the weights: a 1-D slice")
+    left.legend()
+    left.grid(alpha=0.3)
+    grid = plane.pivot(index="beta", columns="alpha", values="train_loss")
+    contour = right.contourf(grid.columns, grid.index, np.log10(grid.values), levels=20, cmap="viridis")
+    right.plot(0, 0, "w*", markersize=12)
+    figure.colorbar(contour, ax=right, label="log10 training loss")
+    right.set(xlabel="direction 1", ylabel="direction 2", title="A 2-D slice around the trained weights (*)")
+    figure.tight_layout()
+    return figure
+
+
+PLOTS = {"cross_entropy_vs_mse.png": plot_saturation, "loss_landscape.png": plot_landscape}
+
+if __name__ == "__main__":
+    from experiments.runner import script_main
+
+    script_main(__file__)
