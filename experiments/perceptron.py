@@ -110,7 +110,7 @@ def task_data(task, config, seed):
     return x.astype("float32"), y.astype("int64")
 
 
-def build(model_name, linear_depth=None):
+def build(model_name):
     """The Keras model called `model_name`: "neuron", "hidden-W" or "linear-D"."""
     kind, _, size = model_name.partition("-")
     if kind == "neuron":

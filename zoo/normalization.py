@@ -74,12 +74,15 @@ def gradient_descent_steps(x, y, tolerance=1e-6, max_steps=1_000_000):
     eigenvalues = np.linalg.eigvalsh(hessian)
     solution = np.linalg.solve(hessian, target)
     learning_rate = 1 / eigenvalues[-1]
+    kappa = float(eigenvalues[-1] / eigenvalues[0])
+    close_enough = tolerance**2 * (solution @ solution)
     w = np.zeros(x.shape[1])
     for step in range(1, max_steps + 1):
-        w -= learning_rate * (hessian @ w - target)
-        if np.linalg.norm(w - solution) <= tolerance * np.linalg.norm(solution):
-            return step, float(eigenvalues[-1] / eigenvalues[0])
-    return max_steps, float(eigenvalues[-1] / eigenvalues[0])
+        w -= learning_rate * (hessian @ w - target)  # the gradient of the loss is H w - x^T y / n
+        error = w - solution
+        if error @ error <= close_enough:
+            return step, kappa
+    return max_steps, kappa
 
 
 def build_normalized_mlp(input_dim=5, hidden_units=(32, 32), normalization=None, adapt_data=None,
