@@ -48,7 +48,9 @@ from experiments.claims import Claim, mean_std
 from experiments.report import mean_std_table
 from zoo import backprop as bp
 from zoo import datasets
+from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
+from zoo.perceptron import softmax
 from zoo.training import gradients, restart
 
 log = logging.getLogger(__name__)
@@ -128,7 +130,7 @@ def saturation_rows():
     """Gradient norm at the logits of a 2-class softmax that is wrong by `margin`."""
     rows = []
     for margin in MARGINS:
-        probabilities = bp._softmax(np.array([[0.0, margin]]))  # the true class is 0
+        probabilities = softmax(np.array([[0.0, margin]]))  # the true class is 0
         for loss in LOSSES:
             gradient = bp.output_gradient(probabilities, np.array([0]), loss)
             rows.append(dict(record="saturation", margin=margin, loss=loss, probability_true=probabilities[0, 0],
@@ -148,11 +150,12 @@ def train_rows(config, seed, splits, compiled):
             model.compile(keras.optimizers.SGD(config.learning_rate), keras_loss, steps_per_execution=steps)
         model = compiled[loss]
         restart(model, weights)
-        for epoch in range(1, config.epochs + 1):
-            history = model.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
-            accuracy = float(np.mean(model.predict_on_batch(x_test).argmax(axis=1) == y_test))
-            rows.append(dict(record="epoch", loss=loss, epoch=epoch, train_loss=history.history["loss"][0],
-                             test_accuracy=accuracy))
+        # One fit for all epochs, so the batches are reshuffled every epoch (see datasets.batches).
+        evaluation = EpochEvaluation.on_splits({"test": (x_test, y_test)})
+        history = model.fit(data, steps_per_epoch=steps, epochs=config.epochs, callbacks=[evaluation],
+                            shuffle=False, verbose=0).history
+        rows += [dict(record="epoch", loss=loss, epoch=epoch + 1, train_loss=history["loss"][epoch],
+                      test_accuracy=history["test_accuracy"][epoch]) for epoch in range(config.epochs)]
         models[loss] = model
     return rows, models["cross_entropy"]
 

@@ -27,36 +27,32 @@ Example:
 import keras
 import numpy as np
 
+from zoo import perceptron
+from zoo.perceptron import ACTIVATIONS
+
 LOSSES = ("cross_entropy", "mse")
 
-# Each activation with its derivative, as a function of the pre-activation z.
-ACTIVATIONS = {
-    "linear": (lambda z: z, lambda z: np.ones_like(z)),
-    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),
-    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
-    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2),
+# The derivative of each hidden activation, as a function of the pre-activation z.
+DERIVATIVES = {
+    "linear": np.ones_like,
+    "relu": lambda z: (z > 0).astype(z.dtype),
+    "tanh": lambda z: 1 - np.tanh(z) ** 2,
+    "sigmoid": lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2,
 }
 
 
 def dense_layers(model):
-    """`[(kernel, bias, activation name), ...]` of a chain of Dense layers, in float64."""
-    layers = []
-    for layer in model.layers:
-        if isinstance(layer, (keras.layers.InputLayer, keras.layers.Flatten)):
-            continue
-        if not isinstance(layer, keras.layers.Dense) or not layer.use_bias:
-            raise NotImplementedError(f"backprop handles Dense layers with a bias, not {layer.name}")
-        layers.append((keras.ops.convert_to_numpy(layer.kernel).astype("float64"),
-                       keras.ops.convert_to_numpy(layer.bias).astype("float64"),
-                       keras.activations.serialize(layer.activation)))
+    """`zoo.perceptron.dense_layers`, checked to be a softmax classifier that backprop covers:
+    every Dense layer with a bias, every hidden activation one of `DERIVATIVES`."""
+    if any(isinstance(layer, keras.layers.Dense) and not layer.use_bias for layer in model.layers):
+        raise NotImplementedError("backprop handles Dense layers with a bias")
+    layers = perceptron.dense_layers(model)
     if not layers or layers[-1][2] != "softmax":
         raise NotImplementedError("backprop expects a classifier whose last Dense layer is a softmax")
+    unknown = {activation for _, _, activation in layers[:-1]} - set(DERIVATIVES)
+    if unknown:
+        raise NotImplementedError(f"backprop has no derivative for {', '.join(sorted(unknown))}")
     return layers
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def forward(layers, x):
@@ -66,7 +62,7 @@ def forward(layers, x):
     for kernel, bias, activation in layers:
         z = a @ kernel + bias
         cache.append((a, z))
-        a = _softmax(z) if activation == "softmax" else ACTIVATIONS[activation][0](z)
+        a = ACTIVATIONS[activation](z)
     return a, cache
 
 
@@ -103,7 +99,7 @@ def backward(layers, cache, probabilities, y, loss):
         grads.append((a_previous.T @ dz, dz.sum(axis=0)))
         if index:
             _, z_previous = cache[index - 1]
-            derivative = ACTIVATIONS[layers[index - 1][2]][1]
+            derivative = DERIVATIVES[layers[index - 1][2]]
             dz = (dz @ kernel.T) * derivative(z_previous)
     return grads[::-1]
 

@@ -108,7 +108,7 @@ def build_perceptron(input_dim=2, activation="sigmoid", name="neuron"):
     return keras.Model(inputs, outputs, name=name)
 
 
-def _softmax(z):
+def softmax(z):
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -118,38 +118,44 @@ ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0),
     "tanh": np.tanh,
     "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
-    "softmax": _softmax,
+    "softmax": softmax,
 }
+
+
+def dense_layers(model):
+    """`[(kernel, bias, activation name), ...]` of a model's chain of Dense layers, in
+    float64 (a zero bias where a layer has none). Input and Flatten layers, and Dropout,
+    which does nothing at inference, are passed over; any other layer is refused."""
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Dropout)):
+            continue
+        if not isinstance(layer, keras.layers.Dense):
+            raise NotImplementedError(f"forward propagation by hand handles Dense layers, not {type(layer).__name__}")
+        name = keras.activations.serialize(layer.activation)
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            raise NotImplementedError(f"forward propagation by hand does not know the activation {name!r}")
+        kernel = keras.ops.convert_to_numpy(layer.kernel).astype("float64")
+        bias = keras.ops.convert_to_numpy(layer.bias).astype("float64") if layer.use_bias else np.zeros(kernel.shape[1])
+        layers.append((kernel, bias, name))
+    return layers
 
 
 def forward_numpy(model, x, return_layers=False):
     """Forward propagation by hand: each Dense layer computes `activation(x @ W + b)` from
     the Keras model's own weights, and hands the result to the next.
 
-    Handles models of Dense layers (and Dropout, which does nothing at inference), in
-    float64. Meant to agree with `model.predict(x)` to float32 round-off.
+    Handles chains of Dense layers (see `dense_layers`), in float64. Meant to agree with
+    `model.predict(x)` to float32 round-off.
 
     Args:
         model: a Sequential or functional Keras model whose layers run in a chain.
         x: the inputs.
-        return_layers: also return every layer's output, input side first.
+        return_layers: also return every Dense layer's output, input side first.
     """
-    a = np.asarray(x, dtype="float64")
+    a = np.asarray(x, dtype="float64").reshape(len(x), -1)
     outputs = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        if isinstance(layer, keras.layers.Dropout):
-            outputs.append(a)
-            continue
-        if not isinstance(layer, keras.layers.Dense):
-            raise NotImplementedError(f"forward_numpy handles Dense layers, not {type(layer).__name__}")
-        name = keras.activations.serialize(layer.activation)
-        if not isinstance(name, str) or name not in ACTIVATIONS:
-            raise NotImplementedError(f"forward_numpy does not know the activation {name!r}")
-        z = a @ keras.ops.convert_to_numpy(layer.kernel).astype("float64")
-        if layer.use_bias:
-            z = z + keras.ops.convert_to_numpy(layer.bias).astype("float64")
-        a = ACTIVATIONS[name](z)
+    for kernel, bias, activation in dense_layers(model):
+        a = ACTIVATIONS[activation](a @ kernel + bias)
         outputs.append(a)
     return (a, outputs) if return_layers else a
