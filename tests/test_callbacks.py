@@ -4,7 +4,9 @@ import pytest
 
 from zoo.callbacks import (
     EpochEvaluation,
+    EpochTimer,
     PrecheltStopping,
+    correct_and_loss,
     generalization_loss,
     prechelt_stop_epoch,
     training_progress,
@@ -139,7 +141,6 @@ def test_callback_needs_its_monitors_and_round_trips_its_config():
 
 
 def test_correct_and_loss_match_keras_accuracy_and_cross_entropy():
-    from zoo.callbacks import correct_and_loss
 
     probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.0, 1.0, 0.0]], dtype="float32")
     y = np.array([0, 1, 1])
@@ -148,3 +149,16 @@ def test_correct_and_loss_match_keras_accuracy_and_cross_entropy():
     expected = keras.losses.sparse_categorical_crossentropy(y, probabilities)
     # Keras also renormalizes the clipped probabilities: the two differ by float32 round-off.
     np.testing.assert_allclose(losses, keras.ops.convert_to_numpy(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_epoch_evaluation_can_measure_the_start_and_epoch_timer_logs_seconds():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((40, 4)).astype("float32")
+    y = np.arange(40) % 3
+    model = small_model()
+    start = correct_and_loss(model.predict_on_batch(x), y)[1].mean()
+    evaluation = EpochEvaluation.on_splits({"train": (x, y)}, measure_start=True)
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[EpochTimer(), evaluation]).history
+    assert [r["epoch"] for r in evaluation.history] == [0, 1, 2]
+    assert evaluation.history[0]["train_loss"] == pytest.approx(start, rel=1e-6)
+    assert len(history["seconds"]) == 2 and all(0 < s < 10 for s in history["seconds"])

@@ -96,3 +96,12 @@ def test_an_epoch_of_batches_is_exactly_steps_updates():
     model.compile("sgd", "sparse_categorical_crossentropy", steps_per_execution=steps)
     model.fit(dataset, steps_per_epoch=steps, epochs=3, shuffle=False, verbose=0)
     assert int(model.optimizer.iterations) == 3 * steps == 21
+
+
+def test_a_batch_of_the_whole_set_is_full_batch_gradient_descent():
+    x = np.arange(10, dtype="float32")[:, None]
+    y = np.arange(10)
+    dataset, steps = datasets.batches(x, y, batch_size=10, seed=0)
+    assert steps == 1
+    for _, labels in dataset.take(3):  # the same whole set every step
+        assert labels.numpy().tolist() == list(range(10))

@@ -1,10 +1,13 @@
 """Keras callbacks for watching and stopping training.
 
 - `EpochEvaluation`: accuracy and loss on named groups of examples after every epoch.
+- `EpochTimer`: the wall-clock seconds of each epoch's training, in the logs.
 - `PrecheltStopping`: early stopping by Prechelt's generalization-loss and
   progress-quotient rules, with the rules themselves as plain functions
   (`generalization_loss`, `training_progress`, `prechelt_stop_epoch`).
 """
+
+import time
 
 import keras
 import numpy as np
@@ -33,9 +36,10 @@ class EpochEvaluation(keras.callbacks.Callback):
         groups: dict from group name to a boolean mask, index array or slice into `x`.
         stop_group: name of the group whose accuracy may stop training.
         stop_accuracy: stop once `stop_group` reaches this accuracy.
+        measure_start: also measure the model before training, as epoch 0.
 
-    After `fit`, `history` holds one dict per epoch: `epoch` (counting from 1) and the
-    logged values.
+    After `fit`, `history` holds one dict per epoch: `epoch` (counting from 1, or from 0
+    with `measure_start`) and the logged values.
 
     Example:
         >>> evaluation = EpochEvaluation(x, y, {"train": slice(0, 800), "val": slice(800, None)})
@@ -43,7 +47,7 @@ class EpochEvaluation(keras.callbacks.Callback):
         >>> model.fit(x[:800], y[:800], epochs=50, callbacks=[evaluation, stopping])
     """
 
-    def __init__(self, x, y, groups, stop_group=None, stop_accuracy=None):
+    def __init__(self, x, y, groups, stop_group=None, stop_accuracy=None, measure_start=False):
         super().__init__()
         if (stop_group is None) != (stop_accuracy is None):
             raise ValueError("give both stop_group and stop_accuracy, or neither")
@@ -54,6 +58,7 @@ class EpochEvaluation(keras.callbacks.Callback):
         self.groups = groups
         self.stop_group = stop_group
         self.stop_accuracy = stop_accuracy
+        self.measure_start = measure_start
         self.history = []
 
     @classmethod
@@ -66,7 +71,7 @@ class EpochEvaluation(keras.callbacks.Callback):
             subsets: optional dict from group name to `(split name, boolean mask over that
                 split)`, e.g. `{"noisy": ("train", labels != true_labels)}`; each subset
                 group follows its split in the logs.
-            **kwargs: `stop_group` and `stop_accuracy`.
+            **kwargs: `stop_group`, `stop_accuracy` and `measure_start`.
         """
         groups, start = {}, 0
         for name, (_, y) in splits.items():
@@ -80,20 +85,41 @@ class EpochEvaluation(keras.callbacks.Callback):
         return cls(x, y, groups, **kwargs)
 
     def on_train_begin(self, logs=None):
-        self.history = []
+        self.history = [{"epoch": 0, **self._measure()}] if self.measure_start else []
 
     def on_epoch_end(self, epoch, logs=None):
+        record = self._measure()
+        if logs is not None:
+            logs.update(record)
+        self.history.append({"epoch": epoch + 1, **record})
+        if self.stop_group is not None and record[f"{self.stop_group}_accuracy"] >= self.stop_accuracy:
+            self.model.stop_training = True
+
+    def _measure(self):
         correct, losses = correct_and_loss(self.model.predict_on_batch(self.x), self.y)
         record = {}
         for name, members in self.groups.items():
             empty = not correct[members].size
             record[f"{name}_accuracy"] = np.nan if empty else float(correct[members].mean())
             record[f"{name}_loss"] = np.nan if empty else float(losses[members].mean())
+        return record
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Logs `seconds`, the wall-clock time of each epoch's training steps.
+
+    Put it first in the callback list: callbacks run in order, so the time then stops
+    before any later callback's end-of-epoch work (an `EpochEvaluation`, say).
+    Keras validates before any callback's `on_epoch_end`, so `validation_data` is
+    counted; leave it out to time training alone.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs.update(record)
-        self.history.append({"epoch": epoch + 1, **record})
-        if self.stop_group is not None and record[f"{self.stop_group}_accuracy"] >= self.stop_accuracy:
-            self.model.stop_training = True
+            logs["seconds"] = time.perf_counter() - self._start
 
 
 def correct_and_loss(probabilities, y):

@@ -219,9 +219,15 @@ def batches(x, y, batch_size, seed):
     To run a whole epoch in one call, compile with `steps_per_execution=steps`, not
     more: on an endless dataset Keras runs `steps_per_execution` updates per call even
     when that is more than `steps_per_epoch`, and an "epoch" silently grows.
+
+    A `batch_size` of `len(y)` or more gives full-batch training: the whole set as one
+    batch, every step, not shuffled, since the order of examples in a batch changes
+    nothing (and shuffling thousands of examples per step would cost more than the step).
     """
     import tensorflow as tf
 
+    if batch_size >= len(y):
+        return tf.data.Dataset.from_tensors((x, y)).repeat(), 1
     dataset = (
         tf.data.Dataset.from_tensor_slices((x, y))
         .shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
