@@ -5,6 +5,7 @@ import math
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,3 +68,24 @@ def _rounded(value):
     if isinstance(value, (float, np.floating)):
         return None if math.isnan(value) else float(f"{value:.4g}")  # four significant digits
     return value
+
+
+def run_outcomes(runs, loss="train_loss"):
+    """How each training run went, from its measurements in time order.
+
+    Args:
+        runs: a pandas `GroupBy` of a tidy table, one group per run, with `loss` measured
+            from the start (the first row) and `classes_predicted` on the last row.
+
+    Returns:
+        A `DataFrame`, one row per run: `start` and `final` loss, and `unstable`: the loss
+        became NaN or rose above where it started, or the run ended collapsed, predicting
+        one class for every input. A collapse is the mark of a blow-up that killed the
+        ReLUs; its loss then sits near that of guessing, which can be below the start.
+    """
+    losses = runs[loss]
+    outcomes = pd.DataFrame({"start": losses.first(), "final": losses.apply(lambda values: values.iloc[-1]),
+                             "highest": losses.max(), "classes": runs["classes_predicted"].max()})
+    finite = losses.apply(lambda values: bool(np.isfinite(values).all()))
+    outcomes["unstable"] = ~finite | (outcomes["highest"] > outcomes["start"]) | (outcomes["classes"] <= 1)
+    return outcomes

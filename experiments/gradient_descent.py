@@ -1,0 +1,395 @@
+"""Full batch vs stochastic vs mini-batch gradient descent; epochs.
+
+The course: "A gradient over the whole dataset is very expensive ... stochastic gradient
+descent picks a single point (noisy but easy) ... mini-batch of 10s or 100s of examples
+is a happy medium ... more accurate gradients lead to smoother convergence and a larger
+learning rate ... parallelizable"; "One epoch is when all the training data is used once".
+
+Reproduces the trade-off behind every batch size choice (Bottou, Curtis & Nocedal 2018,
+"Optimization methods for large-scale machine learning", Sec. 4): a mini-batch gradient
+is an unbiased estimate of the full one whose variance falls as 1/B; per epoch, small
+batches take many more steps and so make more progress; per second, hardware does a
+batch of tens or hundreds in about the time of one example, so mini-batches win; and a
+less noisy gradient tolerates a larger learning rate (Goyal et al. 2017 scale it
+linearly with the batch size, up to 8k images).
+
+Design: MNIST-1D (4,000 training signals of length 40, 10 classes; `zoo.datasets`), one
+MLP of two hidden layers of 64 ReLU units, plain SGD, batch sizes 1, 32, 128 and the full
+4,000 (`zoo.datasets.batches`: shuffled every epoch; the full batch is the whole set at
+every step). Every run of a seed starts from the same weights.
+- Gradient noise (`zoo.optimization.gradient_noise`): the mean squared distance of the
+  mini-batch gradient from the full gradient, for B = 1, 2, 4, ..., 256, 64 batches each,
+  at initialization and after training (the end of the batch-128 run with the lowest
+  final loss).
+- Training: each batch size at each learning rate 4^-4 ... 4 (1/256 to 4) for 1 / 15 / 45
+  / 250 epochs (about half a second of updates each here), the training loss measured 25
+  times per run. A run is unstable if its loss goes above where it started, becomes NaN,
+  or ends collapsed (one class predicted for every input: a blow-up killed the ReLUs).
+- Per epoch and per second: each batch size's best rate (lowest final loss). Its wall
+  seconds are its updates times its median seconds per update, timed by
+  `zoo.callbacks.EpochTimer` around the training steps alone; measuring never counts.
+  Epochs are compared at the full batch's first measurement (10 epochs), seconds at
+  the end of the shortest best run.
+
+    python -m experiments run gradient_descent              # about 1.5 minutes, 3 seeds
+    python experiments/gradient_descent.py --quick          # about 15 seconds, 2 seeds
+"""
+
+if __package__ in (None, ""):  # run as a script: make the project importable
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+import dataclasses
+import logging
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from experiments.claims import Claim, mean_std, run_outcomes
+from experiments.report import mean_std_table
+from zoo import datasets
+from zoo.callbacks import EpochEvaluation, EpochTimer
+from zoo.mlp import build_mlp
+from zoo.optimization import gradient_noise
+from zoo.training import restart
+
+log = logging.getLogger(__name__)
+
+TITLE = "Full batch vs stochastic vs mini-batch gradient descent"
+CONCEPT = "Mini-batches trade gradient noise against cost: many cheap noisy steps, or few exact expensive ones."
+CONCLUSION = (
+    "A mini-batch gradient scatters around the full gradient with a variance that falls as "
+    "1/B, as sampling theory says. Per epoch, the smaller the batch the more updates and the "
+    "more progress; per example, though, small batches are dear: an update on 32 or 128 "
+    "examples costs little more than one on a single example, because the hardware does "
+    "the examples of a batch together, so per second the mini-batches win and single "
+    "examples come last. The full batch is exact but slow per second, and single examples "
+    "are so noisy that they blow up at learning rates that mini-batches and the full batch "
+    "handle: the largest stable rate grows with the batch, though far less than in "
+    "proportion to it (Goyal et al.'s linear rule), and a rate only just stable (such as "
+    "the full batch's 4) trains erratically."
+)
+
+SLOPE_TOLERANCE = 0.25  # of the log-log slope of gradient variance against batch size, around -1
+MEASUREMENTS = 25  # of the training loss per run, evenly spaced in updates
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    dataset: str = "mnist1d"
+    train_size: int = 4000
+    hidden_units: tuple[int, ...] = (64, 64)
+    batch_sizes: tuple[int, ...] = (1, 32, 128, 0)  # 0: the whole training set, full-batch gradient descent
+    epochs: tuple[float, ...] = (1, 15, 45, 250)  # one per batch size
+    learning_rates: tuple[float, ...] = tuple(4.0**k for k in range(-4, 2))
+    noise_batch_sizes: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    noise_draws: int = 64
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def __post_init__(self):
+        if self.dataset not in datasets.NAMES:
+            raise ValueError(f"dataset must be one of {', '.join(datasets.NAMES)}, got {self.dataset!r}")
+        if self.train_size < 2 or self.noise_draws < 1:
+            raise ValueError("train_size must be at least 2 and noise_draws at least 1")
+        if not self.batch_sizes or any(not 0 <= size <= self.train_size for size in self.batch_sizes):
+            raise ValueError(f"batch_sizes must be between 1 and train_size ({self.train_size}), or 0 for "
+                             f"full batch; got {self.batch_sizes}")
+        if len(self.epochs) != len(self.batch_sizes) or min(self.epochs) <= 0:
+            raise ValueError(f"give one positive epochs value per batch size, got {self.epochs}")
+        if not self.learning_rates or min(self.learning_rates) <= 0:
+            raise ValueError(f"learning_rates must be positive, got {self.learning_rates}")
+        if not self.noise_batch_sizes or any(not 1 <= size <= self.train_size for size in self.noise_batch_sizes):
+            raise ValueError(f"noise_batch_sizes must be between 1 and train_size, got {self.noise_batch_sizes}")
+        if not self.hidden_units or min(self.hidden_units) < 1 or not self.seeds:
+            raise ValueError("hidden_units must be positive and seeds not empty")
+
+
+# Quick: 1,000 training signals, shorter runs, fewer noise measurements, 2 seeds.
+QUICK = dict(train_size=1000, epochs=(1, 5, 15, 50), learning_rates=tuple(4.0**k for k in range(-3, 2)),
+             noise_batch_sizes=(1, 4, 16, 64), noise_draws=16, seeds=(0, 1))
+
+
+def train_rows(model, weights, data, interval, measurements, rate, x, y):
+    """One run from `weights` at learning rate `rate`: the training loss every `interval`
+    updates, and the seconds those updates took (measuring excluded)."""
+    restart(model, weights)
+    model.optimizer.learning_rate.assign(rate)
+    evaluation = EpochEvaluation.on_splits({"train": (x, y)}, measure_start=True)
+    # TerminateOnNaN: a run that blows up stops at once; its remaining updates would only cost time.
+    history = model.fit(data, steps_per_epoch=interval, epochs=measurements, shuffle=False, verbose=0,
+                        callbacks=[EpochTimer(), evaluation, keras.callbacks.TerminateOnNaN()]).history
+    rows = [dict(update=point["epoch"] * interval, train_loss=point["train_loss"],
+                 seconds=([0.0] + history["seconds"])[i]) for i, point in enumerate(evaluation.history)]
+    # A network whose ReLUs died predicts one class for every input: it has collapsed.
+    rows[-1]["classes_predicted"] = len(np.unique(np.argmax(model.predict_on_batch(x), axis=1)))
+    return rows
+
+
+def run(config):
+    rows, compiled = [], {}
+    for seed in config.seeds:
+        (x, y), _ = datasets.load(config.dataset, seed=seed, train_size=config.train_size)
+        x = x.reshape(len(x), -1)
+
+        def build():
+            return build_mlp(x.shape[1:], 10, config.hidden_units, "relu")
+
+        keras.utils.set_random_seed(seed)
+        weights = build().get_weights()  # every run of the seed starts here
+        probe = build()
+        probe.set_weights(weights)
+        rows += noise_rows(probe, x, y, config, seed, "initialization")
+        # Gradient noise after training, too: at the end of the largest mini-batch's best run.
+        sizes = [size or len(x) for size in config.batch_sizes]
+        trained_size, trained = max([size for size in sizes if 1 < size < len(x)], default=None), (np.inf, None)
+        for batch_size, epochs in zip(sizes, config.epochs):
+            data, steps = datasets.batches(x, y, batch_size, seed)
+            interval = max(1, round(epochs * steps / MEASUREMENTS))
+            if (batch_size, interval) not in compiled:  # compiled once, then restarted
+                model = compiled[batch_size, interval] = build()
+                model.compile(keras.optimizers.SGD(), "sparse_categorical_crossentropy", steps_per_execution=interval)
+            model = compiled[batch_size, interval]
+            finals = {}
+            for rate in config.learning_rates:
+                run_rows = train_rows(model, weights, data, interval, round(epochs * steps / interval), rate, x, y)
+                rows += [dict(seed=seed, record="train", batch_size=batch_size, updates_per_epoch=steps,
+                              learning_rate=rate, epoch=row["update"] / steps, **row) for row in run_rows]
+                final = run_rows[-1]["train_loss"]
+                finals[rate] = round(final, 3)
+                if batch_size == trained_size and final < trained[0]:
+                    trained = (final, model.get_weights())
+            log.info("gradient_descent seed=%d B=%-5d final training loss by rate: %s", seed, batch_size, finals)
+        if trained[1] is not None:
+            probe.set_weights(trained[1])
+            rows += noise_rows(probe, x, y, config, seed, "after training")
+    return pd.DataFrame(rows)
+
+
+def noise_rows(model, x, y, config, seed, point):
+    squared_norm, variances = gradient_noise(model, x, y, config.noise_batch_sizes, config.noise_draws, seed)
+    return [dict(seed=seed, record="noise", point=point, batch_size=size, variance=variance,
+                 gradient_squared_norm=squared_norm) for size, variance in variances.items()]
+
+
+# --- summaries of the table --------------------------------------------------------
+
+
+def run_summary(table):
+    """One row per seed, batch size and learning rate: the start, the end, and whether the
+    run was stable (see `experiments.claims.run_outcomes`)."""
+    train = table[table["record"] == "train"]
+    summary = run_outcomes(train.groupby(["seed", "batch_size", "learning_rate"]))
+    summary["stable"] = ~summary["unstable"]
+    return summary
+
+
+def largest_stable_rate(table):
+    """Per seed and batch size: the largest rate below the smallest unstable one (NaN: none)."""
+    def largest(runs):
+        runs = runs.droplevel(["seed", "batch_size"]).sort_index()
+        unstable = runs.index[~runs["stable"]]
+        below = runs.index[runs.index < unstable.min()] if len(unstable) else runs.index
+        return below.max() if len(below) else np.nan
+
+    return run_summary(table).groupby(["seed", "batch_size"]).apply(largest)
+
+
+def best_curves(table):
+    """The measurements of each seed's and batch size's best run (lowest final loss), with
+    the wall seconds its updates took: updates times the batch size's median seconds per update."""
+    summary = run_summary(table)
+    best = summary[np.isfinite(summary["final"])].groupby(["seed", "batch_size"])["final"].idxmin()
+    train = table[table["record"] == "train"].set_index(["seed", "batch_size", "learning_rate"])
+    curves = train.loc[list(best)].reset_index()
+    timed = train[train["update"] > 0].copy()
+    timed["per_update"] = timed["seconds"] / timed.groupby(level=[0, 1, 2])["update"].diff().fillna(timed["update"])
+    per_update = timed.groupby(level=["seed", "batch_size"])["per_update"].median()
+    curves["seconds_per_update"] = curves.set_index(["seed", "batch_size"]).index.map(per_update)
+    curves["wall_seconds"] = curves["update"] * curves["seconds_per_update"]
+    return curves
+
+
+def loss_at(curves, column, limits):
+    """Per seed and batch size: the loss at the last measurement with `column` <= the seed's limit."""
+    within = curves[curves[column] <= curves["seed"].map(limits) + 1e-9]
+    return within.groupby(["seed", "batch_size"])["train_loss"].last().unstack("batch_size")
+
+
+def per_epoch_and_second(table):
+    """Losses at a common number of epochs (the full batch's first measurement) and at a
+    common wall time (the shortest of the best runs), per seed and batch size."""
+    curves = best_curves(table)
+    full = curves["batch_size"].max()
+    first = curves[(curves["batch_size"] == full) & (curves["update"] > 0)].groupby("seed")["epoch"].min()
+    shortest = curves.groupby(["seed", "batch_size"])["wall_seconds"].max().groupby("seed").min()
+    return loss_at(curves, "epoch", first), first, loss_at(curves, "wall_seconds", shortest), shortest
+
+
+def summarize(table):
+    curves = best_curves(table)
+    last = curves.groupby(["seed", "batch_size"]).last()
+    last["largest_stable"] = largest_stable_rate(table)
+    last["ms_per_update"] = 1000 * last["seconds_per_update"]
+    last["seconds_per_epoch"] = last["seconds_per_update"] * last["updates_per_epoch"]
+    out = mean_std_table(last.reset_index(), ["batch_size"], {
+        "updates per epoch": "updates_per_epoch",
+        "ms per update": "ms_per_update",
+        "seconds per epoch": "seconds_per_epoch",
+        "largest stable rate": "largest_stable",
+        "best rate": "learning_rate",
+        "epochs run": "epoch",
+        "final training loss (best rate)": "train_loss",
+    })
+    return out
+
+
+# --- claims --------------------------------------------------------------------------
+
+
+def noise_slopes(table):
+    """Per seed and point: the slope of log variance against log batch size."""
+    noise = table[table["record"] == "noise"]
+    if noise.empty:
+        raise KeyError("no gradient noise measured")
+    return noise.groupby(["point", "seed"]).apply(
+        lambda rows: float(np.polyfit(np.log(rows["batch_size"]), np.log(rows["variance"]), 1)[0]))
+
+
+def _noise_falls_as_1_over_b(table):
+    slopes = noise_slopes(table)
+    measured = {f"slope at {point}": mean_std(slopes[point]) for point in slopes.index.unique("point")}
+    return measured, bool((slopes - (-1)).abs().max() <= SLOPE_TOLERANCE)
+
+
+def _small_batches_per_epoch(table):
+    losses, epochs, _, _ = per_epoch_and_second(table)
+    full = losses.columns.max()
+    measured = {"epochs compared": mean_std(epochs)}
+    measured |= {f"B={size} loss": mean_std(losses[size]) for size in losses.columns}
+    smaller = losses.drop(columns=full)
+    return measured, bool(smaller.lt(losses[full], axis=0).all().all())
+
+
+def _minibatch_per_second(table):
+    _, _, losses, seconds = per_epoch_and_second(table)
+    one, full = losses.columns.min(), losses.columns.max()
+    measured = {"seconds compared": mean_std(seconds)}
+    measured |= {f"B={size} loss": mean_std(losses[size]) for size in losses.columns}
+    middle = losses.drop(columns=[one, full])
+    if middle.empty:
+        raise KeyError("no batch size between 1 and the full batch")
+    best_middle = middle.min(axis=1)
+    return measured, bool((best_middle < losses[one]).all() and (best_middle < losses[full]).all())
+
+
+def _stable_rate_grows(table):
+    stable = largest_stable_rate(table).unstack("batch_size")
+    measured = {f"B={size}: log2 largest stable rate": mean_std(np.log2(stable[size])) for size in stable.columns}
+    ordered = stable[sorted(stable.columns)].to_numpy()
+    grows = (np.diff(np.nan_to_num(ordered, nan=0.0), axis=1) >= 0).all() and \
+        (ordered[:, -1] > np.nan_to_num(ordered[:, 0], nan=0.0)).all()
+    return measured, bool(grows)
+
+
+CLAIMS = [
+    Claim(
+        "noise_falls_as_1_over_b",
+        "A mini-batch gradient is a noisy estimate of the full gradient whose variance falls as one over the "
+        "batch size.",
+        "Course: 'stochastic gradient descent picks a single point (noisy but easy)'. Bottou, Curtis & Nocedal "
+        "2018, Sec. 4: E||g_B - g||^2 = tr(Sigma) / B.",
+        f"every seed, at initialization and after training: log-log slope of E||g_B - g||^2 against B within "
+        f"-1 +/- {SLOPE_TOLERANCE}",
+        _noise_falls_as_1_over_b,
+    ),
+    Claim(
+        "small_batches_per_epoch",
+        "Per epoch, small batches make more progress than the full batch: they take many more steps.",
+        "Course: 'One epoch is when all the training data is used once'; 'a gradient over the whole dataset "
+        "is very expensive'.",
+        "every seed: at the full batch's first measurement, every smaller batch size's training loss, after "
+        "no more epochs, is lower",
+        _small_batches_per_epoch,
+    ),
+    Claim(
+        "minibatch_per_second",
+        "Per wall second, mini-batches beat both extremes: a batch of tens or hundreds costs little more than "
+        "one example, and much less than the whole set.",
+        "Course: 'mini-batch of 10s or 100s of examples is a happy medium ... parallelizable'.",
+        "every seed, at the wall time of the shortest best run: the lowest training loss among the batch "
+        "sizes between 1 and full is below both batch size 1's and the full batch's",
+        _minibatch_per_second,
+    ),
+    Claim(
+        "stable_rate_grows",
+        "Larger batches, with their more accurate gradients, tolerate larger learning rates.",
+        "Course: 'more accurate gradients lead to smoother convergence and a larger learning rate'. Goyal "
+        "et al. 2017 scale the rate linearly with the batch size.",
+        "every seed: the largest stable rate never falls as the batch grows, and is larger for the full "
+        "batch than for batch size 1",
+        _stable_rate_grows,
+    ),
+]
+
+
+# --- plots ---------------------------------------------------------------------------
+
+
+def plot_noise(table):
+    noise = table[table["record"] == "noise"]
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for point, rows in noise.groupby("point", sort=False):
+        mean = rows.groupby("batch_size")["variance"].mean()
+        axis.loglog(mean.index, mean.values, "o-", label=point)
+        axis.loglog(mean.index, mean.iloc[0] / mean.index, ":", color="gray")
+    axis.set(xlabel="batch size B", ylabel="E ||g_B - g||^2 (mean over seeds)",
+             title="Gradient noise falls as 1/B (dotted: exactly 1/B)")
+    axis.legend()
+    axis.grid(alpha=0.3, which="both")
+    return figure
+
+
+def plot_progress(table):
+    curves = best_curves(table)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for size, rows in curves.groupby("batch_size"):
+        label = f"B={size}" + (" (full)" if size == curves["batch_size"].max() else "")
+        mean = rows.groupby("update")[["epoch", "wall_seconds", "train_loss"]].mean()
+        left.plot(mean["epoch"].where(mean["epoch"] > 0), mean["train_loss"], label=label)
+        right.plot(mean["wall_seconds"], mean["train_loss"], label=label)
+    left.set(xscale="log", xlabel="epochs", ylabel="training loss (best rate, mean over seeds)",
+             title="Per epoch, small batches make the most progress")
+    right.set(xlabel="wall seconds of training", ylabel="training loss", title="Per second, mini-batches win")
+    for axis in (left, right):
+        axis.legend()
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def plot_stability(table):
+    summary = run_summary(table).reset_index()
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for size, rows in summary.groupby("batch_size"):
+        mean = rows.groupby("learning_rate").agg({"final": "mean", "stable": "all"})
+        line, = axis.plot(mean.index, mean["final"], "o-", label=f"B={size}")
+        unstable = mean[~mean["stable"]]
+        axis.plot(unstable.index, unstable["final"].fillna(summary["start"].max()), "x", color=line.get_color(),
+                  markersize=10)
+    axis.set(xscale="log", xlabel="learning rate", ylabel="final training loss (mean over seeds)",
+             title="Larger batches tolerate larger rates (x: unstable in a seed)")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    return figure
+
+
+PLOTS = {"gradient_noise.png": plot_noise, "progress.png": plot_progress, "stability.png": plot_stability}
+
+if __name__ == "__main__":
+    from experiments.runner import script_main
+
+    script_main(__file__)
