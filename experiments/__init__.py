@@ -15,7 +15,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up notices
 
-EXPERIMENTS = ("perceptron", "backprop", "normalization", "random_labels", "dropout_vs_early_stopping", "residual_vs_plain", "lstm_memory", "stock_forecast")
+EXPERIMENTS = ("perceptron", "backprop", "gradient_descent", "learning_rate", "normalization", "random_labels", "dropout_vs_early_stopping", "residual_vs_plain", "lstm_memory", "stock_forecast")
 
 
 def get(name):

@@ -1,0 +1,434 @@
+"""Learning rates: too high, too low, how to search for one, and adaptive optimizers.
+
+The course: "If you set it too high you can overshoot the minimum, too low takes a long
+time to converge ... try out a bunch of learning rates and see what works best ...
+design an adaptive learning rate".
+
+Reproduces three practices and one finding: a log-spaced sweep, where the rate that
+works sits between rates that crawl and rates that diverge (Bengio 2012, "Practical
+recommendations", Sec. 3.1: "the single most important hyper-parameter"); Smith's
+(2017) learning-rate range test, which finds a good rate from one short run whose rate
+rises batch by batch; a hyperparameter search with KerasTuner (Bayesian optimization);
+and adaptive optimizers, which scale each weight's step by its own gradient history
+(Duchi et al. 2011, Adagrad; Tieleman & Hinton 2012, RMSprop; Kingma & Ba 2015, Adam)
+and so are less sensitive to the rate chosen.
+
+Design: MNIST-1D (`zoo.datasets`), 3,200 training and 800 validation signals; an MLP of
+two hidden layers of 64 ReLU units; batch 128, 15 epochs. Every run of a seed starts from
+the same weights.
+- Sweep: SGD, Adam, RMSprop and Adagrad, each at 13 rates from 0.001 to 10 (three per
+  decade); the training and validation loss after every epoch. A run is unstable if its
+  loss becomes NaN or rises above its start, or it ends collapsed (one class predicted
+  for every input). How wide a range of rates keeps an optimizer within 5% of its best
+  final training loss is read off the sweep, interpolating in log rate between rates.
+- Range test (`zoo.optimization.LearningRateRangeTest`): for each optimizer, the rate
+  rising from 1e-5 to 10 over 200 batches; its suggestion is a tenth of the rate at the
+  lowest smoothed loss.
+- Search: KerasTuner's `BayesianOptimization`, 12 trials, over the SGD learning rate
+  (log-uniform, 1e-4 to 10) and the hidden width (32, 64 or 128), scored by the lowest
+  validation loss over the epochs; the sweep's best rate is scored the same way.
+
+    python -m experiments run learning_rate              # about 1.5 minutes, 3 seeds
+    python experiments/learning_rate.py --quick          # about 15 seconds, 2 seeds
+"""
+
+if __package__ in (None, ""):  # run as a script: make the project importable
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+import dataclasses
+import logging
+import tempfile
+
+import keras
+import keras_tuner
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from experiments.claims import Claim, mean_std, run_outcomes
+from experiments.report import mean_std_table
+from zoo import datasets
+from zoo.callbacks import EpochEvaluation
+from zoo.mlp import build_mlp
+from zoo.optimization import LearningRateRangeTest
+from zoo.training import restart
+
+log = logging.getLogger(__name__)
+
+TITLE = "Learning rates: too high, too low, search, adaptive optimizers"
+CONCEPT = "The learning rate decides whether gradient descent crawls, converges or diverges."
+CONCLUSION = (
+    "The two failures the course names are both there: SGD at the smallest rate has made a "
+    "few percent of the possible progress after 15 epochs, and at the largest it blows up. "
+    "Smith's range test, one run of 200 batches, suggests a rate within a decade of the "
+    "sweep's best, for SGD and for each adaptive optimizer. KerasTuner's 12 trials find a "
+    "validation loss within a few percent of the sweep's best, but at a rate up to 0.65 "
+    "decades lower: the validation loss is flat between about 0.3 and 2, so the best rate "
+    "there is loosely determined, and the claim that the pick lies within half a decade "
+    "fails. The adaptive optimizers claim fails too: Adam's final training loss stays within "
+    "5% of its best over no wider a range of rates than SGD's, about a tenth of a decade "
+    "each; RMSprop's is a little wider and Adagrad's widest. What adaptivity changed here is where the good rates lie (Adam 0.01, SGD 1), "
+    "not how wide the window around them is."
+)
+
+OPTIMIZERS = {"SGD": keras.optimizers.SGD, "Adam": keras.optimizers.Adam, "RMSprop": keras.optimizers.RMSprop,
+              "Adagrad": keras.optimizers.Adagrad}
+WIDTHS = (32, 64, 128)  # the tuner's second hyperparameter
+WITHIN = 0.05  # "within 5% of the best final loss"
+RANGE_TEST_STEPS = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    train_size: int = 4000  # of which a fifth is held out for validation
+    hidden_units: int = 64
+    batch_size: int = 128
+    epochs: int = 15
+    learning_rates: tuple[float, ...] = tuple(float(f"{10 ** (k / 3):.3g}") for k in range(-9, 4))
+    optimizers: tuple[str, ...] = tuple(OPTIMIZERS)
+    tuner_trials: int = 12
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def __post_init__(self):
+        for key in ("hidden_units", "batch_size", "epochs", "tuner_trials"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if not 10 <= self.train_size <= 4000:
+            raise ValueError(f"train_size must be between 10 and 4000 (MNIST-1D's), got {self.train_size}")
+        if len(self.learning_rates) < 3 or min(self.learning_rates) <= 0:
+            raise ValueError(f"give at least 3 positive learning_rates, got {self.learning_rates}")
+        if "SGD" not in self.optimizers or not set(self.optimizers) <= set(OPTIMIZERS):
+            raise ValueError(f"optimizers must include SGD and be among {', '.join(OPTIMIZERS)}")
+        if not self.seeds:
+            raise ValueError("seeds must not be empty")
+
+
+# Quick: 1,000 signals, 8 epochs, two rates per decade, SGD and Adam, 6 trials, 2 seeds.
+QUICK = dict(train_size=1000, epochs=8, learning_rates=tuple(float(f"{10 ** (k / 2):.3g}") for k in range(-6, 3)),
+             optimizers=("SGD", "Adam"), tuner_trials=6, seeds=(0, 1))
+
+
+def compiled_model(compiled, optimizer, width, steps_per_execution, num_features):
+    """A model compiled once per optimizer, width and steps per call, then restarted for
+    every run (see zoo.training.restart): tracing costs more than a run."""
+    key = (optimizer, width, steps_per_execution)
+    if key not in compiled:
+        model = compiled[key] = build_mlp((num_features,), 10, (width, width), "relu")
+        model.compile(OPTIMIZERS[optimizer](), "sparse_categorical_crossentropy",
+                      steps_per_execution=steps_per_execution)
+        model.optimizer.build(model.trainable_variables)
+    return compiled[key]
+
+
+def train(model, weights, rate, splits, config, seed):
+    """Per epoch (from 0, before training): the training and validation loss of a run from
+    `weights` at learning rate `rate`."""
+    (x, y), (x_val, y_val) = splits
+    data, steps = datasets.batches(x, y, config.batch_size, seed)
+    restart(model, weights)
+    model.optimizer.learning_rate.assign(rate)
+    evaluation = EpochEvaluation.on_splits({"train": (x, y), "val": (x_val, y_val)}, measure_start=True)
+    model.fit(data, steps_per_epoch=steps, epochs=config.epochs, shuffle=False, verbose=0,
+              callbacks=[evaluation, keras.callbacks.TerminateOnNaN()])
+    history = evaluation.history
+    # A network whose ReLUs died predicts one class for every input: it has collapsed.
+    history[-1]["classes_predicted"] = len(np.unique(np.argmax(model.predict_on_batch(x), axis=1)))
+    return history
+
+
+def range_test(model, weights, splits, config, seed):
+    """Smith's range test from `weights`; returns the test's record and its suggestion."""
+    (x, y), _ = splits
+    data, steps = datasets.batches(x, y, config.batch_size, seed)
+    restart(model, weights)
+    finder = LearningRateRangeTest(1e-5, 10.0, steps=RANGE_TEST_STEPS)
+    model.fit(data, steps_per_epoch=steps, epochs=-(-RANGE_TEST_STEPS // steps), callbacks=[finder],
+              shuffle=False, verbose=0)
+    return finder
+
+
+class SweepTuner(keras_tuner.BayesianOptimization):
+    """KerasTuner's Bayesian optimization, with each trial trained by `train` on a model
+    compiled once per width. Overriding `run_trial` is KerasTuner's documented way to
+    train a trial yourself; it skips rebuilding and retracing a model per trial."""
+
+    def __init__(self, trial_loss, **kwargs):
+        super().__init__(objective=keras_tuner.Objective("val_loss", "min"), **kwargs)
+        self.trial_loss = trial_loss
+
+    def run_trial(self, trial, *args, **kwargs):
+        hp = trial.hyperparameters
+        rate = hp.Float("learning_rate", 1e-4, 10.0, sampling="log")
+        width = hp.Choice("hidden_units", list(WIDTHS))
+        return {"val_loss": self.trial_loss(rate, width)}
+
+
+def search(trial_loss, config, seed):
+    """The tuner's best learning rate, width and validation loss, and the trials it ran."""
+    with tempfile.TemporaryDirectory() as directory:
+        tuner = SweepTuner(trial_loss, max_trials=config.tuner_trials, seed=seed, directory=directory,
+                           project_name="learning_rate", overwrite=True)
+        tuner.search(verbose=0)
+        best = tuner.oracle.get_best_trials(1)[0]
+        return (best.hyperparameters["learning_rate"], best.hyperparameters["hidden_units"], best.score,
+                len(tuner.oracle.trials))
+
+
+def run(config):
+    rows, compiled = [], {}
+    for seed in config.seeds:
+        (x, y), _ = datasets.load("mnist1d", seed=seed, train_size=config.train_size)
+        splits = datasets.split_validation(x, y, seed=seed)
+        features = x.shape[1]
+        keras.utils.set_random_seed(seed)
+        weights = {width: build_mlp((features,), 10, (width, width), "relu").get_weights() for width in WIDTHS}
+        steps = -(-len(splits[0][1]) // config.batch_size)
+        start = weights[config.hidden_units] if config.hidden_units in weights else None
+        for optimizer in config.optimizers:
+            model = compiled_model(compiled, optimizer, config.hidden_units, steps, features)
+            for rate in config.learning_rates:
+                history = train(model, start, rate, splits, config, seed)
+                rows += [dict(seed=seed, record="sweep", optimizer=optimizer, learning_rate=rate, **point)
+                         for point in history]
+            finder = range_test(compiled_model(compiled, optimizer, config.hidden_units, 1, features), start,
+                                splits, config, seed)
+            rows += [dict(seed=seed, record="range_test", optimizer=optimizer, learning_rate=rate, train_loss=loss,
+                          smoothed_loss=smoothed)
+                     for rate, loss, smoothed in zip(finder.learning_rates, finder.losses, finder.smoothed_losses)]
+            rows.append(dict(seed=seed, record="suggestion", optimizer=optimizer, learning_rate=finder.suggestion()))
+            log.info("learning_rate seed=%d %-8s range test suggests %.3g", seed, optimizer, finder.suggestion())
+
+        def trial_loss(rate, width):
+            model = compiled_model(compiled, "SGD", width, steps, features)
+            return float(np.nanmin([point["val_loss"] for point in train(model, weights[width], rate, splits,
+                                                                          config, seed)] + [np.inf]))
+
+        rate, width, val_loss, trials = search(trial_loss, config, seed)
+        rows.append(dict(seed=seed, record="tuner", optimizer="SGD", learning_rate=rate, hidden_units=width,
+                         val_loss=val_loss, trials=trials))
+        log.info("learning_rate seed=%d tuner picks rate %.3g, width %d", seed, rate, width)
+    return pd.DataFrame(rows)
+
+
+# --- summaries of the table --------------------------------------------------------
+
+
+def sweep_summary(table):
+    """One row per seed, optimizer and rate: the start, the final training loss, whether the
+    run was unstable (see `experiments.claims.run_outcomes`), and the lowest validation
+    loss over the epochs."""
+    runs = table[table["record"] == "sweep"].groupby(["seed", "optimizer", "learning_rate"])
+    summary = run_outcomes(runs)
+    summary["best_val"] = runs["val_loss"].min()
+    return summary
+
+
+def best_rates(table, column):
+    """Per seed and optimizer: the rate with the lowest `column` of `sweep_summary`."""
+    return sweep_summary(table)[column].dropna().groupby(["seed", "optimizer"]).idxmin().map(lambda key: key[2])
+
+
+def near_best_width(table):
+    """Per seed and optimizer: how many decades of learning rate, around the best, keep the
+    final training loss within WITHIN of the best.
+
+    Between grid rates the loss is interpolated linearly in log rate: a grid a third of a
+    decade apart cannot otherwise tell a range of 0.05 decades from one of 0.3. A diverged
+    run counts as above the threshold; a range reaching the grid's end stops there.
+    """
+    def width(runs):
+        final = runs["final"].droplevel(["seed", "optimizer"]).sort_index()
+        losses, logs = final.fillna(np.inf).to_numpy(), np.log10(final.index.to_numpy())
+        best = int(np.argmin(losses))
+        threshold = (1 + WITHIN) * losses[best]
+
+        def edge(step):
+            i = best
+            while 0 <= i + step < len(losses) and losses[i + step] <= threshold:
+                i += step
+            if not 0 <= i + step < len(losses):
+                return logs[i]
+            outside = losses[i + step]
+            fraction = 0.0 if np.isinf(outside) else (threshold - losses[i]) / (outside - losses[i])
+            return logs[i] + fraction * (logs[i + step] - logs[i])
+
+        return float(edge(1) - edge(-1))
+
+    return sweep_summary(table).groupby(["seed", "optimizer"]).apply(width)
+
+
+def summarize(table):
+    summary = sweep_summary(table)
+    per_run = pd.DataFrame({
+        "best_rate": best_rates(table, "final"),
+        "best_final": summary["final"].groupby(["seed", "optimizer"]).min(),
+        "best_val_rate": best_rates(table, "best_val"),
+        "width": near_best_width(table),
+        "unstable": summary["unstable"].groupby(["seed", "optimizer"]).sum(),
+    })
+    suggestions = table[table["record"] == "suggestion"].set_index(["seed", "optimizer"])["learning_rate"]
+    per_run["suggestion"] = suggestions
+    out = mean_std_table(per_run.reset_index(), ["optimizer"], {
+        "best rate (training loss)": "best_rate",
+        "its final training loss": "best_final",
+        f"decades within {WITHIN:.0%} of it": "width",
+        "best rate (validation loss)": "best_val_rate",
+        "range test suggests": "suggestion",
+        "unstable rates": "unstable",
+    })
+    tuner = table[table["record"] == "tuner"]
+    picks = mean_std_table(tuner.assign(optimizer="SGD, KerasTuner's pick"), ["optimizer"], {
+        "best rate (validation loss)": "learning_rate", "hidden width": "hidden_units", "trials": "trials"})
+    return pd.concat([out, picks], ignore_index=True).fillna("")
+
+
+# --- claims --------------------------------------------------------------------------
+
+
+def _extremes(table):
+    summary = sweep_summary(table).xs("SGD", level="optimizer")
+    rates = summary.index.unique("learning_rate")
+    largest, smallest = summary.xs(rates.max(), level="learning_rate"), summary.xs(rates.min(), level="learning_rate")
+    best = summary["final"].groupby("seed").min()
+    closed = (largest["start"] - smallest["final"]) / (largest["start"] - best)  # of the gap start -> best
+    measured = {"largest rate": float(rates.max()), "runs that diverged there": int(largest["unstable"].sum()),
+                "of": len(largest), "smallest rate": float(rates.min()),
+                "its final loss": mean_std(smallest["final"]), "best final loss": mean_std(best),
+                "share of the start-to-best drop it made": mean_std(closed)}
+    return measured, bool(largest["unstable"].all() and (closed < 0.5).all())
+
+
+def _log10_distance(table, record):
+    best = best_rates(table, "best_val").xs("SGD", level="optimizer")
+    picks = table[(table["record"] == record) & (table["optimizer"] == "SGD")].set_index("seed")["learning_rate"]
+    if picks.empty:
+        raise KeyError(f"no {record} recorded")
+    distance = np.log10(picks / best.reindex(picks.index))
+    measured = {"sweep's best rate": mean_std(best), f"{record} rate": mean_std(picks),
+                "log10(pick / best)": mean_std(distance)}
+    return measured, distance.abs()
+
+
+def _range_test_close(table):
+    measured, distance = _log10_distance(table, "suggestion")
+    return measured, bool((distance <= 1).all())
+
+
+def _tuner_close(table):
+    measured, distance = _log10_distance(table, "tuner")
+    sweep_best = sweep_summary(table).xs("SGD", level="optimizer")["best_val"].groupby("seed").min()
+    tuner = table[table["record"] == "tuner"].set_index("seed")["val_loss"]
+    measured["tuner's validation loss / the sweep's best"] = mean_std(tuner / sweep_best.reindex(tuner.index))
+    return measured, bool((distance <= 0.5).all())
+
+
+def _adaptive_wider(table):
+    widths = near_best_width(table).unstack("optimizer")
+    adaptive = [name for name in widths.columns if name != "SGD"]
+    if not adaptive:
+        raise KeyError("no adaptive optimizer in the sweep")
+    measured = {f"{name}: decades within {WITHIN:.0%}": mean_std(widths[name]) for name in widths.columns}
+    return measured, bool(widths[adaptive].gt(widths["SGD"], axis=0).all().all())
+
+
+CLAIMS = [
+    Claim(
+        "too_high_too_low",
+        "Too high a learning rate overshoots and diverges; too low a rate crawls and ends far above the best.",
+        "Course: 'If you set it too high you can overshoot the minimum, too low takes a long time to converge'. "
+        "Bengio 2012, Sec. 3.1.",
+        "SGD, every seed: the largest rate diverges (its loss NaN or above its start, or the network collapsed "
+        "to one class for every input); the smallest makes less than half of the drop from the start to the best final loss",
+        _extremes,
+    ),
+    Claim(
+        "range_test_finds_the_rate",
+        "One short run of Smith's range test finds a learning rate close to the one a full sweep finds.",
+        "Smith 2017, Cyclical learning rates for training neural networks, Sec. 3.3.",
+        "SGD, every seed: the suggestion (a tenth of the rate at the lowest smoothed loss) within 10x of the "
+        "sweep's best rate by validation loss",
+        _range_test_close,
+    ),
+    Claim(
+        "tuner_finds_the_rate",
+        "A hyperparameter search with KerasTuner, over the rate and the width, picks a rate where the sweep does.",
+        "Course: 'try out a bunch of learning rates and see what works best'. KerasTuner's BayesianOptimization.",
+        "every seed: the tuner's rate within half a decade (a factor of 10^0.5) of the sweep's best rate by "
+        "validation loss",
+        _tuner_close,
+    ),
+    Claim(
+        "adaptive_optimizers_are_forgiving",
+        "Adaptive optimizers stay near their best result over a wider range of learning rates than SGD.",
+        "Course: 'design an adaptive learning rate'. Duchi et al. 2011; Tieleman & Hinton 2012; Kingma & Ba 2015.",
+        f"every seed: each adaptive optimizer's range of rates with final training loss within {WITHIN:.0%} of "
+        "its best spans more decades than SGD's",
+        _adaptive_wider,
+    ),
+]
+
+
+# --- plots ---------------------------------------------------------------------------
+
+
+def plot_curves(table):
+    sweep = table[(table["record"] == "sweep") & (table["optimizer"] == "SGD")]
+    figure, axis = plt.subplots(figsize=(7.5, 4.5))
+    colors = plt.cm.viridis(np.linspace(0, 1, sweep["learning_rate"].nunique()))
+    for color, (rate, rows) in zip(colors, sweep.groupby("learning_rate")):
+        curve = rows.groupby("epoch")["train_loss"].mean()
+        axis.plot(curve.index, curve.values, color=color, label=f"{rate:.3g}")
+    axis.set(xlabel="epoch", ylabel="training loss (mean over seeds)", yscale="log", ylim=(None, 5),
+             title="SGD: small rates crawl, large ones diverge")
+    axis.legend(title="learning rate", fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1, 0.5))
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def plot_sweep(table):
+    summary = sweep_summary(table).reset_index()
+    suggestions = table[table["record"] == "suggestion"]
+    tuner = table[table["record"] == "tuner"]
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for optimizer, rows in summary.groupby("optimizer", sort=False):
+        final = rows.groupby("learning_rate")["final"].mean()
+        line, = axis.plot(final.index, final.values, "o-", label=optimizer)
+        suggested = suggestions.loc[suggestions["optimizer"] == optimizer, "learning_rate"]
+        axis.plot(suggested, np.full(len(suggested), 0.2), "v", color=line.get_color())
+    axis.plot(tuner["learning_rate"], np.full(len(tuner), 0.15), "*", color="black", label="KerasTuner's pick (SGD)")
+    axis.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final training loss (mean over seeds)",
+             title="Each optimizer's sweep (v: its range test's suggestions)")
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def plot_range_test(table):
+    tests = table[table["record"] == "range_test"]
+    suggestions = table[table["record"] == "suggestion"]
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    top = 0.0
+    for optimizer, rows in tests.groupby("optimizer", sort=False):
+        first = rows[rows["seed"] == rows["seed"].min()]
+        line, = axis.plot(first["learning_rate"], first["smoothed_loss"], label=optimizer)
+        top = max(top, 2 * first["smoothed_loss"].iloc[0])
+        for rate in suggestions.loc[suggestions["optimizer"] == optimizer, "learning_rate"]:
+            axis.axvline(rate, color=line.get_color(), linestyle=":", alpha=0.6)
+    axis.set(xscale="log", ylim=(0, top), xlabel="learning rate (rising every batch)",
+             ylabel="smoothed training loss (first seed)",
+             title="Range test: the loss falls, then blows up (dotted: suggestions)")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    return figure
+
+
+PLOTS = {"sgd_curves.png": plot_curves, "sweep.png": plot_sweep, "range_test.png": plot_range_test}
+
+if __name__ == "__main__":
+    from experiments.runner import script_main
+
+    script_main(__file__)
