@@ -261,7 +261,7 @@ def noise_slopes(table):
 
 def _noise_falls_as_1_over_b(table):
     slopes = noise_slopes(table)
-    measured = {f"slope at {point}": mean_std(slopes[point]) for point in slopes.index.unique("point")}
+    measured = {f"slope, {point}": mean_std(slopes[point]) for point in slopes.index.unique("point")}
     return measured, bool((slopes - (-1)).abs().max() <= SLOPE_TOLERANCE)
 
 
