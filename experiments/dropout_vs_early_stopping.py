@@ -101,8 +101,7 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
     def __post_init__(self):
-        if self.dataset not in datasets.NAMES:
-            raise ValueError(f"dataset must be one of {', '.join(datasets.NAMES)}, got {self.dataset!r}")
+        datasets.check_train_size(self.dataset, self.train_size)
         if not all(0.0 < rate < 1.0 for rate in self.dropout_rates):
             raise ValueError(f"dropout_rates must lie in (0, 1), got {self.dropout_rates}")
         if "val_loss" not in self.stopping or set(self.stopping) - set(STOPPING):

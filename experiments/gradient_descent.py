@@ -81,7 +81,7 @@ MEASUREMENTS = 25  # of the training loss per run, evenly spaced in updates
 @dataclasses.dataclass(frozen=True)
 class Config:
     dataset: str = "mnist1d"
-    train_size: int = 4000
+    train_size: int | None = None  # a stratified subset of the training set; None: all
     hidden_units: tuple[int, ...] = (64, 64)
     batch_sizes: tuple[int, ...] = (1, 32, 128, 0)  # 0: the whole training set, full-batch gradient descent
     epochs: tuple[float, ...] = (1, 15, 45, 250)  # one per batch size
@@ -91,19 +91,20 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
     def __post_init__(self):
-        if self.dataset not in datasets.NAMES:
-            raise ValueError(f"dataset must be one of {', '.join(datasets.NAMES)}, got {self.dataset!r}")
-        if self.train_size < 2 or self.noise_draws < 1:
-            raise ValueError("train_size must be at least 2 and noise_draws at least 1")
-        if not self.batch_sizes or any(not 0 <= size <= self.train_size for size in self.batch_sizes):
-            raise ValueError(f"batch_sizes must be between 1 and train_size ({self.train_size}), or 0 for "
-                             f"full batch; got {self.batch_sizes}")
+        datasets.check_train_size(self.dataset, self.train_size)
+        size = self.train_size or datasets.TRAIN_SIZES[self.dataset]
+        if self.noise_draws < 1:
+            raise ValueError(f"noise_draws must be at least 1, got {self.noise_draws}")
+        if not self.batch_sizes or any(not 0 <= batch <= size for batch in self.batch_sizes):
+            raise ValueError(f"batch_sizes must be between 1 and the training set's {size}, or 0 for full "
+                             f"batch; got {self.batch_sizes}")
         if len(self.epochs) != len(self.batch_sizes) or min(self.epochs) <= 0:
             raise ValueError(f"give one positive epochs value per batch size, got {self.epochs}")
         if not self.learning_rates or min(self.learning_rates) <= 0:
             raise ValueError(f"learning_rates must be positive, got {self.learning_rates}")
-        if not self.noise_batch_sizes or any(not 1 <= size <= self.train_size for size in self.noise_batch_sizes):
-            raise ValueError(f"noise_batch_sizes must be between 1 and train_size, got {self.noise_batch_sizes}")
+        if not self.noise_batch_sizes or any(not 1 <= batch <= size for batch in self.noise_batch_sizes):
+            raise ValueError(f"noise_batch_sizes must be between 1 and the training set's {size}, got "
+                             f"{self.noise_batch_sizes}")
         if not self.hidden_units or min(self.hidden_units) < 1 or not self.seeds:
             raise ValueError("hidden_units must be positive and seeds not empty")
 
@@ -155,7 +156,8 @@ def run(config):
             model = compiled[batch_size, interval]
             finals = {}
             for rate in config.learning_rates:
-                run_rows = train_rows(model, weights, data, interval, round(epochs * steps / interval), rate, x, y)
+                measurements = max(1, round(epochs * steps / interval))
+                run_rows = train_rows(model, weights, data, interval, measurements, rate, x, y)
                 rows += [dict(seed=seed, record="train", batch_size=batch_size, updates_per_epoch=steps,
                               learning_rate=rate, epoch=row["update"] / steps, **row) for row in run_rows]
                 final = run_rows[-1]["train_loss"]

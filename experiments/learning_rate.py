@@ -96,8 +96,7 @@ class Config:
         for key in ("hidden_units", "batch_size", "epochs", "tuner_trials"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if not 10 <= self.train_size <= 4000:
-            raise ValueError(f"train_size must be between 10 and 4000 (MNIST-1D's), got {self.train_size}")
+        datasets.check_train_size("mnist1d", self.train_size)
         if len(self.learning_rates) < 3 or min(self.learning_rates) <= 0:
             raise ValueError(f"give at least 3 positive learning_rates, got {self.learning_rates}")
         if "SGD" not in self.optimizers or not set(self.optimizers) <= set(OPTIMIZERS):
@@ -140,7 +139,7 @@ def train(model, weights, rate, splits, config, seed):
 
 
 def range_test(model, weights, splits, config, seed):
-    """Smith's range test from `weights`; returns the test's record and its suggestion."""
+    """Smith's range test from `weights`: the finished `LearningRateRangeTest`."""
     (x, y), _ = splits
     data, steps = datasets.batches(x, y, config.batch_size, seed)
     restart(model, weights)
@@ -184,9 +183,10 @@ def run(config):
         splits = datasets.split_validation(x, y, seed=seed)
         features = x.shape[1]
         keras.utils.set_random_seed(seed)
-        weights = {width: build_mlp((features,), 10, (width, width), "relu").get_weights() for width in WIDTHS}
+        weights = {width: build_mlp((features,), 10, (width, width), "relu").get_weights()
+                   for width in sorted({*WIDTHS, config.hidden_units})}  # the sweep's and the tuner's
+        start = weights[config.hidden_units]
         steps = -(-len(splits[0][1]) // config.batch_size)
-        start = weights[config.hidden_units] if config.hidden_units in weights else None
         for optimizer in config.optimizers:
             model = compiled_model(compiled, optimizer, config.hidden_units, steps, features)
             for rate in config.learning_rates:

@@ -77,8 +77,7 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
     def __post_init__(self):
-        if self.dataset not in datasets.NAMES:
-            raise ValueError(f"dataset must be one of {', '.join(datasets.NAMES)}, got {self.dataset!r}")
+        datasets.check_train_size(self.dataset, self.train_size)
         unknown = set(self.conditions) - set(INPUT_CONDITIONS)
         if unknown:
             raise ValueError(f"unknown conditions {sorted(unknown)}; choose from {', '.join(INPUT_CONDITIONS)}")
@@ -86,8 +85,6 @@ class Config:
             raise ValueError(f"corruption_levels must lie in [0, 1], got {self.corruption_levels}")
         if not 0.0 < self.target_accuracy <= 1.0:
             raise ValueError(f"target_accuracy must be in (0, 1], got {self.target_accuracy}")
-        if self.train_size is not None and self.train_size < 10:
-            raise ValueError(f"train_size must be at least 10, got {self.train_size}")
         for key in ("batch_size", "max_epochs"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")

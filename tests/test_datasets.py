@@ -105,3 +105,13 @@ def test_a_batch_of_the_whole_set_is_full_batch_gradient_descent():
     assert steps == 1
     for _, labels in dataset.take(3):  # the same whole set every step
         assert labels.numpy().tolist() == list(range(10))
+
+
+def test_train_sizes_are_the_offline_datasets_own_and_bound_train_size():
+    for name in datasets.OFFLINE:
+        (x, _), _ = datasets.load(name)
+        assert len(x) == datasets.TRAIN_SIZES[name]
+    datasets.check_train_size("digits", None)
+    datasets.check_train_size("digits", 1437)
+    with pytest.raises(ValueError, match="between 10 and 1437"):
+        datasets.check_train_size("digits", 4000)

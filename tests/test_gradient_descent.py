@@ -74,3 +74,5 @@ def test_bad_settings_are_rejected():
         gradient_descent.Config(epochs=(1, 2))
     with pytest.raises(ValueError, match="dataset"):
         gradient_descent.Config(dataset="imagenet")
+    with pytest.raises(ValueError, match="1437"):  # digits has fewer training examples than asked for
+        gradient_descent.Config(dataset="digits", train_size=4000)

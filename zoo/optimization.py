@@ -79,11 +79,12 @@ class LearningRateRangeTest(keras.callbacks.Callback):
     `steps` batches; with `restore=True` the weights, the optimizer's state and its
     learning rate are then put back as they were, so the model can be trained for real.
 
-    The suggested rate (`suggestion()`) is a tenth of the rate at the smoothed loss's
-    minimum: at the minimum the rate is already too large to keep improving (Smith
-    2017, "Cyclical learning rates for training neural networks", Sec. 3.3; the same
-    rule as fastai's `lr_find`). `steepest()` gives the rate where the smoothed loss
-    falls fastest, the other common choice.
+    Smith (2017, "Cyclical learning rates for training neural networks", Sec. 3.3) reads
+    this curve for where training starts to improve and where it turns ragged. The
+    suggested rate (`suggestion()`) is a tenth of the rate at the smoothed loss's
+    minimum, the rule of fastai's `lr_find`: at the minimum the rate is already too
+    large to keep improving. `steepest()` gives the rate where the smoothed loss falls
+    fastest, the other common choice.
 
     Needs an optimizer whose learning rate is a number rather than a schedule, and
     `steps_per_execution=1` (the default) so that every batch gets its own rate.
