@@ -117,8 +117,7 @@ QUICK = dict(train_size=1000, epochs=(1, 5, 15, 50), learning_rates=tuple(4.0**k
 def train_rows(model, weights, data, interval, measurements, rate, x, y):
     """One run from `weights` at learning rate `rate`: the training loss every `interval`
     updates, and the seconds those updates took (measuring excluded)."""
-    restart(model, weights)
-    model.optimizer.learning_rate.assign(rate)
+    restart(model, weights, learning_rate=rate)
     evaluation = EpochEvaluation.on_splits({"train": (x, y)}, measure_start=True)
     # TerminateOnNaN: a run that blows up stops at once; its remaining updates would only cost time.
     history = model.fit(data, steps_per_epoch=interval, epochs=measurements, shuffle=False, verbose=0,
@@ -237,7 +236,7 @@ def summarize(table):
     last["largest_stable"] = largest_stable_rate(table)
     last["ms_per_update"] = 1000 * last["seconds_per_update"]
     last["seconds_per_epoch"] = last["seconds_per_update"] * last["updates_per_epoch"]
-    out = mean_std_table(last.reset_index(), ["batch_size"], {
+    return mean_std_table(last.reset_index(), ["batch_size"], {
         "updates per epoch": "updates_per_epoch",
         "ms per update": "ms_per_update",
         "seconds per epoch": "seconds_per_epoch",
@@ -246,7 +245,6 @@ def summarize(table):
         "epochs run": "epoch",
         "final training loss (best rate)": "train_loss",
     })
-    return out
 
 
 # --- claims --------------------------------------------------------------------------

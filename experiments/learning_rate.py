@@ -127,8 +127,7 @@ def train(model, weights, rate, splits, config, seed):
     `weights` at learning rate `rate`."""
     (x, y), (x_val, y_val) = splits
     data, steps = datasets.batches(x, y, config.batch_size, seed)
-    restart(model, weights)
-    model.optimizer.learning_rate.assign(rate)
+    restart(model, weights, learning_rate=rate)
     evaluation = EpochEvaluation.on_splits({"train": (x, y), "val": (x_val, y_val)}, measure_start=True)
     model.fit(data, steps_per_epoch=steps, epochs=config.epochs, shuffle=False, verbose=0,
               callbacks=[evaluation, keras.callbacks.TerminateOnNaN()])

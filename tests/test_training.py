@@ -63,3 +63,11 @@ def test_input_gradients_match_the_closed_form_of_linear_regression():
     kernel, bias = model.get_weights()
     expected = 2 * (x @ kernel + bias - y) * kernel[:, 0]  # d (per-example squared error) / dx
     np.testing.assert_allclose(input_gradients(model, x, y), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_restart_can_set_a_new_learning_rate():
+    model = build_mlp(input_shape=(4,), hidden_units=(4,))
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    restart(model, model.get_weights(), learning_rate=0.5)
+    assert float(model.optimizer.learning_rate) == 0.5

@@ -3,12 +3,13 @@
 import keras
 
 
-def restart(model, weights):
+def restart(model, weights, learning_rate=None):
     """Puts a compiled model back at the start of training, without recompiling.
 
     Sets the given initial weights and a fresh optimizer state: the step count and
-    every slot variable (Adam's moment estimates, SGD's momentum) go back to zero, the
-    learning rate stays. The result trains exactly like a newly built and compiled
+    every slot variable (Adam's moment estimates, SGD's momentum) go back to zero; the
+    learning rate stays, or becomes `learning_rate` if given (a learning-rate sweep
+    needs one compiled model, not one per rate). The result trains exactly like a newly built and compiled
     model with those weights, but reuses the training graph Keras already traced,
     which on a small model costs more (about a second) than many epochs of training.
 
@@ -27,6 +28,8 @@ def restart(model, weights):
     for variable in model.optimizer.variables:
         if variable.name != "learning_rate":
             variable.assign(variable.numpy() * 0)
+    if learning_rate is not None:
+        model.optimizer.learning_rate.assign(learning_rate)
 
 
 def gradients(model, x, y, loss="sparse_categorical_crossentropy"):
