@@ -294,7 +294,9 @@ def _extremes(table):
     best = summary["final"].groupby("seed").min()
     closed = (largest["start"] - smallest["final"]) / (largest["start"] - best)  # of the gap start -> best
     measured = {"largest rate": float(rates.max()), "runs that diverged there": int(largest["unstable"].sum()),
-                "of": len(largest), "smallest rate": float(rates.min()),
+                "of": len(largest), "of them NaN": int(largest["final"].isna().sum()),
+                "collapsed to one class, loss finite": int((largest["final"].notna() & (largest["classes"] <= 1)).sum()),
+                "smallest rate": float(rates.min()),
                 "its final loss": mean_std(smallest["final"]), "best final loss": mean_std(best),
                 "share of the start-to-best drop it made": mean_std(closed)}
     return measured, bool(largest["unstable"].all() and (closed < 0.5).all())
