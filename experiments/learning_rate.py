@@ -62,16 +62,17 @@ TITLE = "Learning rates: too high, too low, search, adaptive optimizers"
 CONCEPT = "The learning rate decides whether gradient descent crawls, converges or diverges."
 CONCLUSION = (
     "The two failures the course names are both there: SGD at the smallest rate has made a "
-    "few percent of the possible progress after 15 epochs, and at the largest it blows up. "
-    "Smith's range test, one run of 200 batches, suggests a rate within a decade of the "
-    "sweep's best, for SGD and for each adaptive optimizer. KerasTuner's 12 trials find a "
-    "validation loss within a few percent of the sweep's best, but at a rate up to 0.65 "
-    "decades lower: the validation loss is flat between about 0.3 and 2, so the best rate "
-    "there is loosely determined, and the claim that the pick lies within half a decade "
-    "fails. The adaptive optimizers claim fails too: Adam's final training loss stays within "
-    "5% of its best over no wider a range of rates than SGD's, about a tenth of a decade "
-    "each; RMSprop's is a little wider and Adagrad's widest. What adaptivity changed here is where the good rates lie (Adam 0.01, SGD 1), "
-    "not how wide the window around them is."
+    "few percent of the possible progress after 15 epochs, and at the largest it blows up, "
+    "to NaN or to a dead network that guesses one class. Smith's range test, one run of 200 "
+    "batches, suggests a rate within a decade of the sweep's best, for SGD and for each "
+    "adaptive optimizer. KerasTuner's 12 trials find a validation loss within a few percent "
+    "of the sweep's best, but at a rate up to 0.65 decades lower: the validation loss is "
+    "flat between about 0.3 and 2, so the best rate there is loosely determined, and the "
+    "claim that the pick lies within half a decade fails. The adaptive optimizers claim "
+    "fails too: Adam's final training loss stays within 5% of its best over no wider a "
+    "range of rates than SGD's, about a tenth of a decade each; RMSprop's is a little wider "
+    "and Adagrad's widest. What adaptivity changed here is where the good rates lie (Adam "
+    "0.01, SGD 1), not how wide the window around them is."
 )
 
 OPTIMIZERS = {"SGD": keras.optimizers.SGD, "Adam": keras.optimizers.Adam, "RMSprop": keras.optimizers.RMSprop,
@@ -295,7 +296,8 @@ def _extremes(table):
     closed = (largest["start"] - smallest["final"]) / (largest["start"] - best)  # of the gap start -> best
     measured = {"largest rate": float(rates.max()), "runs that diverged there": int(largest["unstable"].sum()),
                 "of": len(largest), "of them NaN": int(largest["final"].isna().sum()),
-                "collapsed to one class, loss finite": int((largest["final"].notna() & (largest["classes"] <= 1)).sum()),
+                "collapsed to one class, loss finite":
+                    int((largest["final"].notna() & (largest["classes"] <= 1)).sum()),
                 "smallest rate": float(rates.min()),
                 "its final loss": mean_std(smallest["final"]), "best final loss": mean_std(best),
                 "share of the start-to-best drop it made": mean_std(closed)}
@@ -342,7 +344,8 @@ CLAIMS = [
         "Course: 'If you set it too high you can overshoot the minimum, too low takes a long time to converge'. "
         "Bengio 2012, Sec. 3.1.",
         "SGD, every seed: the largest rate diverges (its loss NaN or above its start, or the network collapsed "
-        "to one class for every input); the smallest makes less than half of the drop from the start to the best final loss",
+        "to one class for every input); the smallest makes less than half of the drop from the start to the "
+        "best final loss",
         _extremes,
     ),
     Claim(
