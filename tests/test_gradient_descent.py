@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from experiments import gradient_descent
@@ -51,8 +52,6 @@ def test_a_run_that_blew_up_or_collapsed_is_unstable():
                  classes_predicted=classes)
             for rate, losses, classes in ((0.1, [2.3, 1.0], 10), (1.0, [2.3, 2.29], 1), (10.0, [2.3, np.nan], 1))
             for epoch, loss in enumerate(losses)]
-    import pandas as pd
-
     summary = gradient_descent.run_summary(pd.DataFrame(rows))
     assert summary["stable"].tolist() == [True, False, False]
     assert gradient_descent.largest_stable_rate(pd.DataFrame(rows)).tolist() == [0.1]
