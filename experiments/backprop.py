@@ -51,7 +51,7 @@ from zoo import datasets
 from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
 from zoo.perceptron import softmax
-from zoo.training import gradients, restart
+from zoo.training import compile_once, gradients, restart
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,8 @@ def train_rows(config, seed, splits, compiled):
         data, steps = datasets.batches(x, keras_targets(loss, y, 10).astype("float32"), config.batch_size, seed)
         keras.utils.set_random_seed(seed)  # both losses start from the same weights
         weights = build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh").get_weights()
-        if loss not in compiled:  # compiled once, then restarted: see zoo.training.restart
-            model = compiled[loss] = build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh")
-            model.compile(keras.optimizers.SGD(config.learning_rate), keras_loss, steps_per_execution=steps)
-        model = compiled[loss]
+        model = compile_once(compiled, loss, lambda: build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh"),
+                             lambda: keras.optimizers.SGD(config.learning_rate), keras_loss, steps)
         restart(model, weights)
         # One fit for all epochs, so the batches are reshuffled every epoch (see datasets.batches).
         evaluation = EpochEvaluation.on_splits({"test": (x_test, y_test)})

@@ -55,7 +55,7 @@ from zoo import datasets
 from zoo.callbacks import EpochEvaluation, EpochTimer
 from zoo.mlp import build_mlp
 from zoo.optimization import gradient_noise
-from zoo.training import restart
+from zoo.training import classes_predicted, compile_once, restart
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +122,10 @@ def train_rows(model, weights, data, interval, measurements, rate, x, y):
     # TerminateOnNaN: a run that blows up stops at once; its remaining updates would only cost time.
     history = model.fit(data, steps_per_epoch=interval, epochs=measurements, shuffle=False, verbose=0,
                         callbacks=[EpochTimer(), evaluation, keras.callbacks.TerminateOnNaN()]).history
-    rows = [dict(update=point["epoch"] * interval, train_loss=point["train_loss"],
-                 seconds=([0.0] + history["seconds"])[i]) for i, point in enumerate(evaluation.history)]
-    # A network whose ReLUs died predicts one class for every input: it has collapsed.
-    rows[-1]["classes_predicted"] = len(np.unique(np.argmax(model.predict_on_batch(x), axis=1)))
+    seconds = [0.0, *history["seconds"]]  # the start took none
+    rows = [dict(update=point["epoch"] * interval, train_loss=point["train_loss"], seconds=took)
+            for point, took in zip(evaluation.history, seconds)]
+    rows[-1]["classes_predicted"] = classes_predicted(model, x)  # 1: collapsed
     return rows
 
 
@@ -149,10 +149,8 @@ def run(config):
         for batch_size, epochs in zip(sizes, config.epochs):
             data, steps = datasets.batches(x, y, batch_size, seed)
             interval = max(1, round(epochs * steps / MEASUREMENTS))
-            if (batch_size, interval) not in compiled:  # compiled once, then restarted
-                model = compiled[batch_size, interval] = build()
-                model.compile(keras.optimizers.SGD(), "sparse_categorical_crossentropy", steps_per_execution=interval)
-            model = compiled[batch_size, interval]
+            model = compile_once(compiled, (batch_size, interval), build, keras.optimizers.SGD,
+                                 "sparse_categorical_crossentropy", interval)
             finals = {}
             for rate in config.learning_rates:
                 measurements = max(1, round(epochs * steps / interval))

@@ -55,7 +55,7 @@ from zoo import datasets
 from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
 from zoo.optimization import LearningRateRangeTest
-from zoo.training import restart
+from zoo.training import classes_predicted, compile_once, restart
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +113,11 @@ QUICK = dict(train_size=1000, epochs=8, learning_rates=tuple(float(f"{10 ** (k /
 
 
 def compiled_model(compiled, optimizer, width, steps_per_execution, num_features):
-    """A model compiled once per optimizer, width and steps per call, then restarted for
-    every run (see zoo.training.restart): tracing costs more than a run."""
-    key = (optimizer, width, steps_per_execution)
-    if key not in compiled:
-        model = compiled[key] = build_mlp((num_features,), 10, (width, width), "relu")
-        model.compile(OPTIMIZERS[optimizer](), "sparse_categorical_crossentropy",
-                      steps_per_execution=steps_per_execution)
-        model.optimizer.build(model.trainable_variables)
-    return compiled[key]
+    """The MLP for this optimizer, width and steps per call, compiled once and restarted for
+    every run (see zoo.training.compile_once): tracing costs more than a run."""
+    return compile_once(compiled, (optimizer, width, steps_per_execution),
+                        lambda: build_mlp((num_features,), 10, (width, width), "relu"), OPTIMIZERS[optimizer],
+                        "sparse_categorical_crossentropy", steps_per_execution)
 
 
 def train(model, weights, rate, splits, config, seed):
@@ -134,8 +130,7 @@ def train(model, weights, rate, splits, config, seed):
     model.fit(data, steps_per_epoch=steps, epochs=config.epochs, shuffle=False, verbose=0,
               callbacks=[evaluation, keras.callbacks.TerminateOnNaN()])
     history = evaluation.history
-    # A network whose ReLUs died predicts one class for every input: it has collapsed.
-    history[-1]["classes_predicted"] = len(np.unique(np.argmax(model.predict_on_batch(x), axis=1)))
+    history[-1]["classes_predicted"] = classes_predicted(model, x)  # 1: collapsed
     return history
 
 

@@ -49,7 +49,7 @@ from experiments.claims import Claim, mean_std
 from experiments.report import mean_std_table
 from zoo.recurrent import CELLS, build_sequence_regressor
 from zoo.series import adding_problem
-from zoo.training import input_gradients, restart
+from zoo.training import compile_once, input_gradients, restart
 
 log = logging.getLogger(__name__)
 
@@ -120,12 +120,9 @@ def gradient_profile(model, x, y):
 
 def train(config, cell, seed, data, compiled):
     (x, y), (x_test, y_test), (x_gradient, y_gradient) = data
-    if cell not in compiled:  # compiled once per cell, then restarted: see zoo.training.restart
-        model = compiled[cell] = build_sequence_regressor(config.timesteps, 2, cell, config.units)
-        model.compile(keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm), "mse",
-                      steps_per_execution=config.log_every)
-        model.optimizer.build(model.trainable_variables)  # or TensorFlow traces the first step twice
-    model = compiled[cell]
+    model = compile_once(compiled, cell, lambda: build_sequence_regressor(config.timesteps, 2, cell, config.units),
+                         lambda: keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm), "mse",
+                         config.log_every)
     keras.utils.set_random_seed(seed)
     restart(model, build_sequence_regressor(config.timesteps, 2, cell, config.units).get_weights())
     rows = [dict(record="gradient", stage="initialization", timestep=t + 1, relative_gradient=g)

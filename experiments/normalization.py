@@ -51,7 +51,7 @@ from experiments.claims import Claim, mean_std
 from experiments.report import mean_std_table
 from zoo import datasets
 from zoo.normalization import LOAN_FEATURES, LOAN_LOG_ODDS, build_normalized_mlp, gradient_descent_steps, student_loans
-from zoo.training import restart
+from zoo.training import compile_once, restart
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +148,9 @@ def train_variant(variant, config, seed, data, compiled):
     # Compiled once, then restarted (see zoo.training.restart); but a Normalization layer
     # keeps the statistics it was adapted to outside its weights, so that model is new each seed.
     key = (variant, seed) if normalization == "input" else variant
-    if key not in compiled:
-        model = compiled[key] = build_normalized_mlp(5, config.hidden_units, normalization, adapt_data=x)
-        model.compile(keras.optimizers.Adam(config.learning_rate), "binary_crossentropy", steps_per_execution=steps)
-    model = compiled[key]
+    model = compile_once(compiled, key,
+                         lambda: build_normalized_mlp(5, config.hidden_units, normalization, adapt_data=x),
+                         lambda: keras.optimizers.Adam(config.learning_rate), "binary_crossentropy", steps)
     restart(model, weights)
     validation = tf.data.Dataset.from_tensor_slices((x_val, y_val.astype("float32"))).batch(4096).cache()
     history = model.fit(batches, steps_per_epoch=steps, epochs=config.epochs, validation_data=validation,

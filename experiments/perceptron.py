@@ -46,7 +46,7 @@ from experiments.claims import Claim, mean_std
 from experiments.report import mean_std_table
 from zoo.mlp import build_mlp
 from zoo.perceptron import Perceptron, build_perceptron, forward_numpy
-from zoo.training import restart
+from zoo.training import compile_once, restart
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +133,9 @@ def train(model_name, x, y, config, seed, compiled):
     """
     keras.utils.set_random_seed(seed)
     weights = build(model_name).get_weights()
-    if model_name not in compiled:  # compiled once, then restarted: see zoo.training.restart
-        model = compiled[model_name] = build(model_name)
-        loss = "binary_crossentropy" if model_name == "neuron" else "sparse_categorical_crossentropy"
-        model.compile(keras.optimizers.Adam(config.learning_rate), loss, steps_per_execution=config.steps)
-        model.optimizer.build(model.trainable_variables)  # or TensorFlow traces the first step twice
-    model = compiled[model_name]
+    loss = "binary_crossentropy" if model_name == "neuron" else "sparse_categorical_crossentropy"
+    model = compile_once(compiled, model_name, lambda: build(model_name),
+                         lambda: keras.optimizers.Adam(config.learning_rate), loss, config.steps)
     restart(model, weights)
     targets = y[:, None].astype("float32") if model_name == "neuron" else y
     batches = tf.data.Dataset.from_tensors((x, targets)).repeat()  # the whole task, every step

@@ -54,7 +54,7 @@ from experiments.report import mean_std_table
 from zoo import datasets
 from zoo.callbacks import correct_and_loss
 from zoo.residual import build_residual_mlp, build_resnet, predictions_without_each_block
-from zoo.training import gradients, restart
+from zoo.training import compile_once, gradients, restart
 
 log = logging.getLogger(__name__)
 
@@ -176,14 +176,10 @@ def train(config, depth, arm, weights, splits, seed, compiled):
     (x, y), (x_test, y_test) = splits
     data, steps = datasets.batches(x, y, config.batch_size, seed)
     key = (depth, arm, steps)
-    if key not in compiled:  # compiled once, then restarted: see zoo.training.restart
-        model = compiled[key] = build(config, depth, arm, config.normalization, x.shape[1:],
-                                      datasets.NUM_CLASSES[config.dataset])
-        model.compile(keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
-                      "sparse_categorical_crossentropy", steps_per_execution=steps)  # see datasets.batches
-        # Built now, not inside the first traced step, or TensorFlow traces that step twice.
-        model.optimizer.build(model.trainable_variables)
-    model = compiled[key]
+    model = compile_once(compiled, key, lambda: build(config, depth, arm, config.normalization, x.shape[1:],
+                                                      datasets.NUM_CLASSES[config.dataset]),
+                         lambda: keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
+                         "sparse_categorical_crossentropy", steps)  # one call per epoch: see datasets.batches
     restart(model, [weights[variable.path] for variable in model.weights])
     rows = gradient_rows(model, x[:config.gradient_examples], y[:config.gradient_examples])
     # Cosine decay, set once per epoch: a schedule object would be evaluated anew for

@@ -58,7 +58,7 @@ from experiments.report import mean_std_table
 from zoo import datasets
 from zoo import series as ts
 from zoo.recurrent import autoregressive_forecast, build_lstm_forecaster
-from zoo.training import restart
+from zoo.training import compile_once, restart
 
 log = logging.getLogger(__name__)
 
@@ -256,15 +256,13 @@ def fitted_lstm(horizon, scaled, bounds, config, seed, compiled):
     key = (horizon, steps)
     # Drawn before anything else is built, so the weights do not depend on what was compiled before.
     weights = build_lstm_forecaster(config.window, 1, config.units, horizon).get_weights()
-    if key not in compiled:  # compiled once, then restarted: see zoo.training.restart
-        model = compiled[key] = build_lstm_forecaster(config.window, 1, config.units, horizon)
-        # One call per epoch (see datasets.batches); the walk-forward updates' epochs end where they end.
-        model.compile(keras.optimizers.Adam(config.learning_rate), "mse", steps_per_execution=steps)
-        model.optimizer.build(model.trainable_variables)  # or TensorFlow traces the first step twice
-    restart(compiled[key], weights)
+    # One call per epoch (see datasets.batches); the walk-forward updates' epochs end where they end.
+    model = compile_once(compiled, key, lambda: build_lstm_forecaster(config.window, 1, config.units, horizon),
+                         lambda: keras.optimizers.Adam(config.learning_rate), "mse", steps)
+    restart(model, weights)
     started = time.perf_counter()
-    epochs = lstm_fit(compiled[key], scaled, bounds, config, horizon, seed)
-    return compiled[key], dict(epochs=epochs, seconds=time.perf_counter() - started)
+    epochs = lstm_fit(model, scaled, bounds, config, horizon, seed)
+    return model, dict(epochs=epochs, seconds=time.perf_counter() - started)
 
 
 def forecast(name, prices, config, seed, compiled):

@@ -71,3 +71,29 @@ def test_restart_can_set_a_new_learning_rate():
     model.optimizer.build(model.trainable_variables)
     restart(model, model.get_weights(), learning_rate=0.5)
     assert float(model.optimizer.learning_rate) == 0.5
+
+
+def test_compile_once_compiles_a_model_per_key_with_its_optimizer_built():
+    from zoo.training import compile_once
+
+    models, built = {}, []
+
+    def build():
+        built.append(1)
+        return build_mlp(input_shape=(4,), hidden_units=(4,))
+
+    first = compile_once(models, "a", build, lambda: keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", 3)
+    assert compile_once(models, "a", build, keras.optimizers.SGD, "mse") is first
+    assert len(built) == 1 and isinstance(first.optimizer, keras.optimizers.Adam)
+    assert first.optimizer.built and first.steps_per_execution == 3
+    assert compile_once(models, "b", build, keras.optimizers.SGD, "mse") is not first
+
+
+def test_classes_predicted_counts_the_distinct_answers():
+    from zoo.training import classes_predicted
+
+    model = build_mlp(input_shape=(4,), num_classes=3, hidden_units=())
+    model.set_weights([np.zeros((4, 3), "float32"), np.array([0.0, 1.0, 0.0], "float32")])
+    assert classes_predicted(model, np.random.default_rng(0).normal(size=(20, 4)).astype("float32")) == 1
+    model.set_weights([np.eye(4, 3, dtype="float32"), np.zeros(3, "float32")])
+    assert classes_predicted(model, np.eye(4, dtype="float32")[:3]) == 3

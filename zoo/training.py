@@ -1,6 +1,7 @@
-"""Helpers for training: restarting a compiled model, and gradients on any backend."""
+"""Helpers for training: compiling a model once and restarting it, and gradients on any backend."""
 
 import keras
+import numpy as np
 
 
 def restart(model, weights, learning_rate=None):
@@ -30,6 +31,48 @@ def restart(model, weights, learning_rate=None):
             variable.assign(variable.numpy() * 0)
     if learning_rate is not None:
         model.optimizer.learning_rate.assign(learning_rate)
+
+
+def compile_once(cache, key, build, optimizer, loss, steps_per_execution=1):
+    """The model `cache[key]`, built and compiled the first time `key` is asked for.
+
+    Experiments train the same architecture many times, from fresh weights each time:
+    compile one model per architecture and training setup, and start every run with
+    `restart`. The optimizer's variables are created here too, not inside the first
+    traced training step, where TensorFlow would trace that step twice.
+
+    Args:
+        cache: a dict the compiled models are kept in.
+        key: what tells the models apart, e.g. `(optimizer_name, width, steps)`.
+        build: a function of no arguments returning the uncompiled model.
+        optimizer: a function of no arguments returning a new optimizer, such as
+            `keras.optimizers.SGD` or `lambda: keras.optimizers.Adam(1e-3)`; called
+            only when the model is compiled.
+        loss: the loss to compile with.
+        steps_per_execution: passed to `compile`.
+
+    Example:
+        >>> for seed in seeds:
+        ...     keras.utils.set_random_seed(seed)
+        ...     weights = build().get_weights()          # drawn first: see restart
+        ...     model = compile_once(models, "mlp", build, keras.optimizers.SGD, "mse")
+        ...     restart(model, weights)
+        ...     model.fit(x, y, epochs=10)
+    """
+    if key not in cache:
+        model = cache[key] = build()
+        model.compile(optimizer(), loss, steps_per_execution=steps_per_execution)
+        model.optimizer.build(model.trainable_variables)
+    return cache[key]
+
+
+def classes_predicted(model, x):
+    """How many different classes `model` predicts over the inputs `x`.
+
+    One class for every input means the network has collapsed: a learning rate that
+    blew up killed its ReLUs, and its output no longer depends on its input.
+    """
+    return len(np.unique(np.argmax(model.predict_on_batch(x), axis=-1)))
 
 
 def gradients(model, x, y, loss="sparse_categorical_crossentropy"):
