@@ -6,10 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: results test report clean
 
-# The main job: every registered experiment at its default settings, then the index.
+# The main job: every registered experiment at its default settings, into results/ (with the index).
 results: $(STAMP)
-	$(BIN)/python -m experiments run all
-	$(BIN)/python -m experiments report
+	$(BIN)/python -m experiments run all --out results
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

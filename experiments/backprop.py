@@ -30,30 +30,33 @@ Design:
     python experiments/backprop.py --quick          # about 15 seconds, 2 seeds
 """
 
-if __package__ in (None, ""):  # run as a script: make the project importable
+if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
 
 import dataclasses
-import logging
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std
-from experiments.report import mean_std_table
+from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.progress import Progress
+from experiments.settings import (
+    at_least, at_most, distinct, layer_widths, one_of, positive, seeds_setting, setting, validate
+)
 from zoo import backprop as bp
 from zoo import datasets
 from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
 from zoo.perceptron import softmax
 from zoo.training import compile_once, gradients, restart
-
-log = logging.getLogger(__name__)
 
 TITLE = "Backpropagation and loss functions"
 CONCEPT = "Backpropagation is the chain rule: it gives the exact gradient of the loss, a function of the weights."
@@ -75,24 +78,18 @@ TARGET_ACCURACY = 0.9  # the test accuracy whose epoch the claim compares
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    check_activations: tuple[str, ...] = ACTIVATIONS
-    hidden_units: int = 64
-    learning_rate: float = 0.1
-    batch_size: int = 32
-    epochs: int = 100
-    slice_points: int = 41  # along the 1-D slice; the 2-D plane has about half as many per side
-    seeds: tuple[int, ...] = (0, 1, 2)
+    check_activations: tuple[str, ...] = setting(ACTIVATIONS, "activations of the nets whose gradients are checked",
+                                                 one_of(*ACTIVATIONS), distinct)
+    hidden_units: int = setting(64, "hidden units of the digits MLP", layer_widths)
+    learning_rate: float = setting(0.1, "SGD's learning rate", positive)
+    batch_size: int = setting(32, "examples per update", positive)
+    epochs: int = setting(100, "epochs of training for each loss", positive)
+    slice_points: int = setting(41, "points along the 1-D loss slice; the 2-D plane has about half as many "
+                                "per side", at_least(3), at_most(1000))
+    seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
-        if not set(self.check_activations) <= set(ACTIVATIONS):
-            raise ValueError(f"check_activations must be among {', '.join(ACTIVATIONS)}")
-        for key in ("hidden_units", "batch_size", "epochs"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.learning_rate <= 0 or self.slice_points < 3:
-            raise ValueError("learning_rate must be positive and slice_points at least 3")
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
+        validate(self)
 
 
 # Quick: 15 epochs, a coarser slice, 2 seeds.
@@ -184,6 +181,7 @@ def slice_rows(model, x, y, config, seed):
 
 def run(config):
     rows, compiled = saturation_rows(), {}
+    progress = Progress("backprop", len(config.seeds))
     for seed in config.seeds:
         splits = datasets.load("digits", seed=seed)
         rows += [dict(seed=seed, **row) for row in check_rows(config, seed)]
@@ -191,8 +189,8 @@ def run(config):
         rows += [dict(seed=seed, **row) for row in training]
         rows += [dict(seed=seed, **row) for row in slice_rows(model, *splits[0], config, seed)]
         reached = epochs_to_target(pd.DataFrame(training).assign(seed=seed), TARGET_ACCURACY)
-        log.info("backprop seed=%d epochs to %.2f test accuracy: %s", seed, TARGET_ACCURACY,
-                 reached.to_dict())
+        progress.done("seed=%d epochs to %.2f test accuracy: %s", seed, TARGET_ACCURACY,
+                      ", ".join(f"{loss} {epoch:.0f}" for (_, loss), epoch in reached.items()))
     return pd.DataFrame(rows)
 
 
@@ -268,6 +266,7 @@ CLAIMS = [
         "gradient norm ratio CE / MSE >= 100 at the largest margin; and for every seed, CE reaches 0.9 test "
         "accuracy in fewer epochs than MSE",
         _cross_entropy_faster,
+        headline=("gradient ratio at margin 10", "cross-entropy epochs to 0.9", "MSE epochs to 0.9"),
     ),
 ]
 
@@ -318,8 +317,3 @@ def plot_landscape(table):
 
 
 PLOTS = {"cross_entropy_vs_mse.png": plot_saturation, "loss_landscape.png": plot_landscape}
-
-if __name__ == "__main__":
-    from experiments.runner import script_main
-
-    script_main(__file__)

@@ -1,4 +1,5 @@
-"""Claims as data: a statement, its source, and a check over an experiment's table."""
+"""Claims as data: a statement, its source, and a check over an experiment's table; and the
+helpers that summarize a table over seeds ("mean ± std") for the claims and the report."""
 
 import dataclasses
 import math
@@ -19,6 +20,8 @@ class Claim:
         criterion: the threshold, in words.
         check: function of the experiment's table returning `(measured, passed)`;
             `measured` is a number or a small dict of numbers (see `mean_std`).
+        headline: the keys of `measured` that sum it up in the index and at the end of a
+            run (default: its first entry).
     """
 
     id: str
@@ -26,22 +29,44 @@ class Claim:
     source: str
     criterion: str
     check: Callable
+    headline: tuple = ()
 
     def evaluate(self, table):
-        """Runs the check and returns the JSON-ready record for `claims.json`."""
+        """Runs the check and returns the JSON-ready record for `claims.json`.
+
+        The verdict is "pass", "FAIL", or "not measured" when the run left out what the
+        claim needs (say, `--set conditions=...` without the condition it compares): the
+        check then raises `NotMeasured`, a `KeyError`, `ValueError` or `IndexError`, or
+        returns `None` for `passed`.
+        """
         try:
             measured, passed = self.check(table)
-        except (KeyError, ValueError, IndexError) as error:
-            # A run that left out a condition the claim needs (say, `--set conditions=...`).
-            measured, passed = f"not measured: {type(error).__name__}: {error}", False
+        except (NotMeasured, KeyError, ValueError, IndexError) as error:
+            reason = str(error) if isinstance(error, NotMeasured) else f"{type(error).__name__}: {error}"
+            measured, passed = f"not measured: {reason}", None
         return {
             "id": self.id,
             "statement": self.statement,
             "source": self.source,
             "measured": _rounded(measured),
             "criterion": self.criterion,
-            "passed": bool(passed),
+            "verdict": NOT_MEASURED if passed is None else PASS if passed else FAIL,
+            "headline": headline(_rounded(measured), self.headline),
         }
+
+
+PASS, FAIL, NOT_MEASURED = "pass", "FAIL", "not measured"
+
+
+class NotMeasured(Exception):
+    """Raised by a claim's check when the run did not measure what the claim needs."""
+
+
+def measured_rows(rows, what):
+    """`rows` of a table, or `NotMeasured` when there are none: the run left out `what`."""
+    if len(rows) == 0:
+        raise NotMeasured(f"the run has no {what}")
+    return rows
 
 
 def mean_std(values):
@@ -89,3 +114,63 @@ def run_outcomes(runs, loss="train_loss"):
     finite = losses.apply(lambda values: bool(np.isfinite(values).all()))
     outcomes["unstable"] = ~finite | (outcomes["highest"] > outcomes["start"]) | (outcomes["classes"] <= 1)
     return outcomes
+
+
+# --- summaries over seeds ------------------------------------------------------------
+
+
+def mean_std_table(table, by, metrics):
+    """Groups `table` by the columns `by` and shows each metric as "mean ± std" over seeds.
+
+    `metrics` maps a display name to a column of `table`. Groups keep the order in
+    which they first appear.
+    """
+    grouped = table.groupby(list(by), sort=False)
+    out = grouped.size().rename("seeds").reset_index()
+    for label, column in metrics.items():
+        stats = grouped[column].agg(["mean", "std"]).reset_index(drop=True)
+        out[label] = [format_mean_std(m, s) for m, s in zip(stats["mean"], stats["std"])]
+    return out
+
+
+def format_mean_std(mean, std):
+    """The mean to three significant digits, the std to the same decimals: "0.953 ± 0.012";
+    below 0.001, in scientific notation: "3.56e-16 ± 4.4e-17"."""
+    if pd.isna(mean):
+        return "n/a"
+    if mean != 0 and abs(mean) < 1e-3:
+        return f"{mean:.2e}" if pd.isna(std) else f"{mean:.2e} ± {std:.1e}"
+    decimals = 3 if mean == 0 else max(0, 2 - int(np.floor(np.log10(abs(mean)))))
+    if pd.isna(std):
+        return f"{mean:.{decimals}f}"
+    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+
+
+def format_measured(measured):
+    """One line for a claim's measured value: numbers, "mean ± std", or a small dict."""
+    if isinstance(measured, dict):
+        if "mean" in measured:
+            return format_mean_std(_nan(measured["mean"]), _nan(measured.get("std")))
+        return "; ".join(f"{key}: {format_measured(value)}" for key, value in measured.items())
+    if isinstance(measured, list):
+        return "[" + ", ".join(format_measured(value) for value in measured) + "]"
+    if isinstance(measured, bool):
+        return str(measured).lower()
+    if isinstance(measured, (int, float)):
+        return f"{measured:.4g}"
+    return "n/a" if measured is None else str(measured)
+
+
+def _nan(value):
+    return np.nan if value is None else value
+
+
+def headline(measured, keys=(), width=120):
+    """A claim's measured value in one short line, for the index and the summary printed
+    at the end of a run: the entries `keys` of a dict (those it has), or its first entry."""
+    if isinstance(measured, dict) and "mean" not in measured and measured:
+        keys = [key for key in keys if key in measured] or [next(iter(measured))]
+        text = "; ".join(f"{key}: {format_measured(measured[key])}" for key in keys)
+    else:
+        text = format_measured(measured)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -30,14 +30,16 @@ twice the time, over this experiment's 2-minute budget.
     python experiments/dropout_vs_early_stopping.py --quick      # about 20 seconds, 2 seeds
 """
 
-if __package__ in (None, ""):  # run as a script: make the project importable
+if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
 
 import dataclasses
-import logging
 import time
 from typing import NamedTuple
 
@@ -46,14 +48,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std
-from experiments.report import mean_std_table
+from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.progress import Progress
+from experiments.settings import (
+    distinct, fraction, layer_widths, less_than, may_be_empty, non_negative, one_of, positive,
+    seeds_setting, setting, validate
+)
 from zoo import corruptions, datasets
 from zoo.callbacks import EpochEvaluation, PrecheltStopping, prechelt_stop_epoch
 from zoo.mlp import build_mlp
 from zoo.training import restart
-
-log = logging.getLogger(__name__)
 
 TITLE = "Dropout vs early stopping"
 CONCEPT = "Dropout and early stopping both fight overfitting: one thins the network, the other stops in time."
@@ -84,39 +88,34 @@ class Condition(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    dataset: str = "mnist1d"
-    train_size: int | None = None  # a stratified subset of the training set; None: all
-    validation_fraction: float = 0.2
-    hidden_units: tuple[int, ...] = (128, 128)
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    epochs: int = 100
-    dropout_rates: tuple[float, ...] = (0.2, LESSON_DROPOUT)
-    l2: float = 0.0  # > 0 adds a weight-decay condition (e.g. 1e-3), about 20 s more
-    stopping: tuple[str, ...] = STOPPING
-    dropout_with_early_stopping: bool = True
-    patience: int = 10
-    gl_alpha: float = 5.0
-    label_noise: float = 0.4  # 0 leaves out the noisy-label part
-    seeds: tuple[int, ...] = (0, 1, 2)
+    dataset: str = setting("mnist1d", "the dataset to fit", one_of(*datasets.NAMES))
+    train_size: int | None = setting(None, "a stratified subset of the training set; none: all of it")
+    validation_fraction: float = setting(0.2, "share of the training set held out to decide when to stop", fraction)
+    hidden_units: tuple[int, ...] = setting((128, 128), "the MLP's hidden layer widths", layer_widths)
+    learning_rate: float = setting(1e-3, "Adam's learning rate", positive)
+    batch_size: int = setting(128, "examples per update", positive)
+    epochs: int = setting(100, "epochs of the full, unstopped runs", positive)
+    dropout_rates: tuple[float, ...] = setting((0.2, LESSON_DROPOUT), "dropout rates to compare",
+                                               fraction, distinct, may_be_empty)
+    l2: float = setting(0.0, "weight decay for an extra condition (e.g. 1e-3, about 20 s more); 0: none",
+                        non_negative)
+    stopping: tuple[str, ...] = setting(STOPPING, "early-stopping rules: on validation loss, accuracy, or "
+                                        "Prechelt's GL", one_of(*STOPPING), distinct)
+    dropout_with_early_stopping: bool = setting(True, "also train dropout with early stopping")
+    patience: int = setting(10, "epochs without improvement before early stopping stops", positive)
+    gl_alpha: float = setting(5.0, "Prechelt's GL threshold, in percent of generalization loss", positive)
+    label_noise: float = setting(0.4, "share of wrong labels in the noisy-label part; 0 leaves it out",
+                                 non_negative, less_than(0.9))
+    seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
+        validate(self)
         datasets.check_train_size(self.dataset, self.train_size)
-        if not all(0.0 < rate < 1.0 for rate in self.dropout_rates):
-            raise ValueError(f"dropout_rates must lie in (0, 1), got {self.dropout_rates}")
-        if "val_loss" not in self.stopping or set(self.stopping) - set(STOPPING):
-            raise ValueError(f"stopping must include val_loss and be among {', '.join(STOPPING)}")
-        if not 0.0 <= self.label_noise < 0.9:
-            raise ValueError(f"label_noise must be in [0, 0.9), got {self.label_noise}")
-        if not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
-        if self.l2 < 0 or self.learning_rate <= 0 or self.gl_alpha <= 0:
-            raise ValueError("l2 must be >= 0; learning_rate and gl_alpha must be positive")
-        for key in ("batch_size", "epochs", "patience"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
+        if "val_loss" not in self.stopping:
+            raise ValueError(f"stopping must include val_loss, got {','.join(self.stopping)}")
+
+    def resolved(self):
+        return {"train_size": self.train_size or datasets.TRAIN_SIZES[self.dataset]}
 
 
 # Quick: one stopping rule, 1,000 examples, 40 epochs of batch 64 (twice the updates per
@@ -203,6 +202,8 @@ def run(config):
     compiled = {}
     clean_conditions, noisy_conditions = conditions(config)
     num_classes = datasets.NUM_CLASSES[config.dataset]
+    progress = Progress("dropout_vs_early_stopping",
+                        len(config.seeds) * (len(clean_conditions) + len(noisy_conditions)))
     for seed in config.seeds:
         (x, y), test = datasets.load(config.dataset, seed=seed, train_size=config.train_size)
         (train_index, _), (val_index, _) = datasets.split_validation(
@@ -217,9 +218,9 @@ def run(config):
                 _, records = train(config, condition, splits, clean, num_classes, seed, compiled)
                 rows += [dict(seed=seed, label_noise=noise, condition=condition.name, **r) for r in records]
                 kept = records[records[0]["kept_epoch"] - 1]
-                log.info("dropout_vs_early_stopping seed=%d noise=%.1f %-26s %3d epochs, kept %3d: "
-                         "train %.3f, test %.3f (%.1f s)", seed, noise, condition.name, len(records),
-                         kept["epoch"], kept["train_accuracy"], kept["test_accuracy"], kept["seconds"])
+                progress.done("seed=%d noise=%.1f %s: %d epochs, kept %d: train %.3f, test %.3f", seed, noise,
+                              condition.name, len(records), kept["epoch"], kept["train_accuracy"],
+                              kept["test_accuracy"])
     return pd.DataFrame(rows)
 
 
@@ -255,7 +256,6 @@ def summarize(table):
         "train accuracy": "train_accuracy",
         "test accuracy": "test_accuracy",
         "train - test": "gap",
-        "seconds": "seconds",
     })
 
 
@@ -295,7 +295,6 @@ def _early_stopping(monitor):
         shortfall = mean_std(best_any_epoch - stopped["test_accuracy"])
         measured = {
             "epochs trained / full run": epoch_share,
-            "time / full run": mean_std(stopped["seconds"] / full["seconds"]),
             "test accuracy": mean_std(stopped["test_accuracy"]),
             "best test accuracy of the full run, any epoch": mean_std(best_any_epoch),
             "shortfall": shortfall,
@@ -361,6 +360,7 @@ CLAIMS = [
         "epochs trained <= 0.5 x the full run, and test accuracy within 0.02 of the best any epoch "
         "of the unregularized run reached",
         _early_stopping("val_loss"),
+        headline=("epochs trained / full run", "shortfall"),
     ),
     Claim(
         "early_stopping_val_accuracy",
@@ -369,6 +369,7 @@ CLAIMS = [
         "epochs trained <= 0.5 x the full run, and test accuracy within 0.02 of the best any epoch "
         "of the unregularized run reached",
         _early_stopping("val_accuracy"),
+        headline=("epochs trained / full run", "shortfall"),
     ),
     Claim(
         "label_noise",
@@ -470,8 +471,3 @@ PLOTS = {
     "test_accuracy.png": plot_test_accuracy,
     "label_noise.png": plot_label_noise,
 }
-
-if __name__ == "__main__":
-    from experiments.runner import script_main
-
-    script_main(__file__)

@@ -35,29 +35,32 @@ every step). Every run of a seed starts from the same weights.
     python experiments/gradient_descent.py --quick          # about 15 seconds, 2 seeds
 """
 
-if __package__ in (None, ""):  # run as a script: make the project importable
+if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
 
 import dataclasses
-import logging
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std, run_outcomes
-from experiments.report import mean_std_table
+from experiments.claims import Claim, mean_std, mean_std_table, run_outcomes
+from experiments.progress import Progress
+from experiments.settings import (
+    at_most, distinct, layer_widths, non_negative, one_of, positive, seeds_setting, setting, validate
+)
 from zoo import datasets
 from zoo.callbacks import EpochEvaluation, EpochTimer
 from zoo.mlp import build_mlp
 from zoo.optimization import gradient_noise
 from zoo.training import classes_predicted, compile_once, restart
-
-log = logging.getLogger(__name__)
 
 TITLE = "Full batch vs stochastic vs mini-batch gradient descent"
 CONCEPT = "Mini-batches trade gradient noise against cost: many cheap noisy steps, or few exact expensive ones."
@@ -80,33 +83,32 @@ MEASUREMENTS = 25  # of the training loss per run, evenly spaced in updates
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    dataset: str = "mnist1d"
-    train_size: int | None = None  # a stratified subset of the training set; None: all
-    hidden_units: tuple[int, ...] = (64, 64)
-    batch_sizes: tuple[int, ...] = (1, 32, 128, 0)  # 0: the whole training set, full-batch gradient descent
-    epochs: tuple[float, ...] = (1, 15, 45, 250)  # one per batch size
-    learning_rates: tuple[float, ...] = tuple(4.0**k for k in range(-4, 2))
-    noise_batch_sizes: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-    noise_draws: int = 64
-    seeds: tuple[int, ...] = (0, 1, 2)
+    dataset: str = setting("mnist1d", "the dataset to fit", one_of(*datasets.NAMES))
+    train_size: int | None = setting(None, "a stratified subset of the training set; none: all of it")
+    hidden_units: tuple[int, ...] = setting((64, 64), "the MLP's hidden layer widths", layer_widths)
+    batch_sizes: tuple[int, ...] = setting((1, 32, 128, 0), "batch sizes to compare; 0: the whole training set, "
+                                           "full-batch gradient descent", non_negative, distinct)
+    epochs: tuple[float, ...] = setting((1, 15, 45, 250), "epochs of training, one value per batch size", positive)
+    learning_rates: tuple[float, ...] = setting(tuple(4.0**k for k in range(-4, 2)), "SGD learning rates swept "
+                                                "for every batch size", positive, distinct)
+    noise_batch_sizes: tuple[int, ...] = setting((1, 2, 4, 8, 16, 32, 64, 128, 256), "batch sizes at which the "
+                                                 "gradient noise is measured", positive, distinct)
+    noise_draws: int = setting(64, "mini-batches drawn per noise measurement", positive, at_most(100_000))
+    seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
+        validate(self)
         datasets.check_train_size(self.dataset, self.train_size)
         size = self.train_size or datasets.TRAIN_SIZES[self.dataset]
-        if self.noise_draws < 1:
-            raise ValueError(f"noise_draws must be at least 1, got {self.noise_draws}")
-        if not self.batch_sizes or any(not 0 <= batch <= size for batch in self.batch_sizes):
-            raise ValueError(f"batch_sizes must be between 1 and the training set's {size}, or 0 for full "
-                             f"batch; got {self.batch_sizes}")
-        if len(self.epochs) != len(self.batch_sizes) or min(self.epochs) <= 0:
-            raise ValueError(f"give one positive epochs value per batch size, got {self.epochs}")
-        if not self.learning_rates or min(self.learning_rates) <= 0:
-            raise ValueError(f"learning_rates must be positive, got {self.learning_rates}")
-        if not self.noise_batch_sizes or any(not 1 <= batch <= size for batch in self.noise_batch_sizes):
-            raise ValueError(f"noise_batch_sizes must be between 1 and the training set's {size}, got "
-                             f"{self.noise_batch_sizes}")
-        if not self.hidden_units or min(self.hidden_units) < 1 or not self.seeds:
-            raise ValueError("hidden_units must be positive and seeds not empty")
+        if max(self.batch_sizes) > size or max(self.noise_batch_sizes) > size:
+            raise ValueError(f"batch_sizes and noise_batch_sizes must be at most the training set's {size}")
+        if len(self.epochs) != len(self.batch_sizes):
+            raise ValueError(f"give one epochs value per batch size, got {len(self.epochs)} for "
+                             f"{len(self.batch_sizes)}")
+
+    def resolved(self):
+        size = self.train_size or datasets.TRAIN_SIZES[self.dataset]
+        return {"train_size": size, "batch_sizes": tuple(batch or size for batch in self.batch_sizes)}
 
 
 # Quick: 1,000 training signals, shorter runs, fewer noise measurements, 2 seeds.
@@ -131,6 +133,7 @@ def train_rows(model, weights, data, interval, measurements, rate, x, y):
 
 def run(config):
     rows, compiled = [], {}
+    progress = Progress("gradient_descent", len(config.seeds) * len(config.batch_sizes))
     for seed in config.seeds:
         (x, y), _ = datasets.load(config.dataset, seed=seed, train_size=config.train_size)
         x = x.reshape(len(x), -1)
@@ -161,7 +164,8 @@ def run(config):
                 finals[rate] = round(final, 3)
                 if batch_size == trained_size and final < trained[0]:
                     trained = (final, model.get_weights())
-            log.info("gradient_descent seed=%d B=%-5d final training loss by rate: %s", seed, batch_size, finals)
+            progress.done("seed=%d B=%d final training loss by rate: %s", seed, batch_size,
+                          ", ".join(f"{rate:g}: {loss:.3f}" for rate, loss in finals.items()))
         if trained[1] is not None:
             probe.set_weights(trained[1])
             rows += noise_rows(probe, x, y, config, seed, "after training")
@@ -312,6 +316,7 @@ CLAIMS = [
         "every seed: at the full batch's first measurement, every smaller batch size's training loss, after "
         "no more epochs, is lower",
         _small_batches_per_epoch,
+        headline=("B=32 loss", "B=4000 loss"),
     ),
     Claim(
         "minibatch_per_second",
@@ -321,6 +326,7 @@ CLAIMS = [
         "every seed, at the wall time of the shortest best run: the lowest training loss among the batch "
         "sizes between 1 and full is below both batch size 1's and the full batch's",
         _minibatch_per_second,
+        headline=("B=1 loss", "B=32 loss"),
     ),
     Claim(
         "stable_rate_grows",
@@ -330,6 +336,7 @@ CLAIMS = [
         "every seed: the largest stable rate never falls as the batch grows, and is larger for the full "
         "batch than for batch size 1",
         _stable_rate_grows,
+        headline=("B=1: log2 largest stable rate", "B=4000: log2 largest stable rate"),
     ),
 ]
 
@@ -386,8 +393,3 @@ def plot_stability(table):
 
 
 PLOTS = {"gradient_noise.png": plot_noise, "progress.png": plot_progress, "stability.png": plot_stability}
-
-if __name__ == "__main__":
-    from experiments.runner import script_main
-
-    script_main(__file__)

@@ -33,14 +33,16 @@ the same weights.
     python experiments/learning_rate.py --quick          # about 15 seconds, 2 seeds
 """
 
-if __package__ in (None, ""):  # run as a script: make the project importable
+if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
 
 import dataclasses
-import logging
 import tempfile
 
 import keras
@@ -49,15 +51,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std, run_outcomes
-from experiments.report import mean_std_table
+from experiments.claims import Claim, mean_std, mean_std_table, run_outcomes
+from experiments.progress import Progress
+from experiments.settings import (
+    at_most, distinct, layer_widths, one_of, positive, seeds_setting, setting, validate
+)
 from zoo import datasets
 from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
 from zoo.optimization import LearningRateRangeTest
 from zoo.training import classes_predicted, compile_once, restart
-
-log = logging.getLogger(__name__)
 
 TITLE = "Learning rates: too high, too low, search, adaptive optimizers"
 CONCEPT = "The learning rate decides whether gradient descent crawls, converges or diverges."
@@ -85,26 +88,24 @@ RANGE_TEST_STEPS = 200
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    train_size: int = 4000  # of which a fifth is held out for validation
-    hidden_units: int = 64
-    batch_size: int = 128
-    epochs: int = 15
-    learning_rates: tuple[float, ...] = tuple(float(f"{10 ** (k / 3):.3g}") for k in range(-9, 4))
-    optimizers: tuple[str, ...] = tuple(OPTIMIZERS)
-    tuner_trials: int = 12
-    seeds: tuple[int, ...] = (0, 1, 2)
+    train_size: int = setting(4000, "MNIST-1D training signals, of which a fifth is held out for validation")
+    hidden_units: int = setting(64, "width of the MLP's two hidden layers in the sweep", layer_widths)
+    batch_size: int = setting(128, "examples per update", positive)
+    epochs: int = setting(15, "epochs of training per learning rate", positive)
+    learning_rates: tuple[float, ...] = setting(tuple(float(f"{10 ** (k / 3):.3g}") for k in range(-9, 4)),
+                                                "the swept learning rates (at least 3)", positive, distinct)
+    optimizers: tuple[str, ...] = setting(tuple(OPTIMIZERS), "optimizers swept over the same rates; must include "
+                                          "SGD", one_of(*OPTIMIZERS), distinct)
+    tuner_trials: int = setting(12, "KerasTuner trials over the SGD rate and the width", positive, at_most(1000))
+    seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
-        for key in ("hidden_units", "batch_size", "epochs", "tuner_trials"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        validate(self)
         datasets.check_train_size("mnist1d", self.train_size)
-        if len(self.learning_rates) < 3 or min(self.learning_rates) <= 0:
-            raise ValueError(f"give at least 3 positive learning_rates, got {self.learning_rates}")
-        if "SGD" not in self.optimizers or not set(self.optimizers) <= set(OPTIMIZERS):
-            raise ValueError(f"optimizers must include SGD and be among {', '.join(OPTIMIZERS)}")
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
+        if len(self.learning_rates) < 3:
+            raise ValueError(f"give at least 3 learning_rates, got {len(self.learning_rates)}")
+        if "SGD" not in self.optimizers:
+            raise ValueError(f"optimizers must include SGD, got {','.join(self.optimizers)}")
 
 
 # Quick: 1,000 signals, 8 epochs, two rates per decade, SGD and Adam, 6 trials, 2 seeds.
@@ -174,6 +175,7 @@ def search(trial_loss, config, seed):
 
 def run(config):
     rows, compiled = [], {}
+    progress = Progress("learning_rate", len(config.seeds) * (len(config.optimizers) + 1))
     for seed in config.seeds:
         (x, y), _ = datasets.load("mnist1d", seed=seed, train_size=config.train_size)
         splits = datasets.split_validation(x, y, seed=seed)
@@ -195,7 +197,8 @@ def run(config):
                           smoothed_loss=smoothed)
                      for rate, loss, smoothed in zip(finder.learning_rates, finder.losses, finder.smoothed_losses)]
             rows.append(dict(seed=seed, record="suggestion", optimizer=optimizer, learning_rate=finder.suggestion()))
-            log.info("learning_rate seed=%d %-8s range test suggests %.3g", seed, optimizer, finder.suggestion())
+            progress.done("seed=%d %s: swept %d rates; the range test suggests %.3g", seed, optimizer,
+                          len(config.learning_rates), finder.suggestion())
 
         def trial_loss(rate, width):
             model = compiled_model(compiled, "SGD", width, steps, features)
@@ -205,7 +208,7 @@ def run(config):
         rate, width, val_loss, trials = search(trial_loss, config, seed)
         rows.append(dict(seed=seed, record="tuner", optimizer="SGD", learning_rate=rate, hidden_units=width,
                          val_loss=val_loss, trials=trials))
-        log.info("learning_rate seed=%d tuner picks rate %.3g, width %d", seed, rate, width)
+        progress.done("seed=%d the tuner picks rate %.3g, width %d", seed, rate, width)
     return pd.DataFrame(rows)
 
 
@@ -343,6 +346,7 @@ CLAIMS = [
         "to one class for every input); the smallest makes less than half of the drop from the start to the "
         "best final loss",
         _extremes,
+        headline=("runs that diverged there", "share of the start-to-best drop it made"),
     ),
     Claim(
         "range_test_finds_the_rate",
@@ -351,6 +355,7 @@ CLAIMS = [
         "SGD, every seed: the suggestion (a tenth of the rate at the lowest smoothed loss) within 10x of the "
         "sweep's best rate by validation loss",
         _range_test_close,
+        headline=("log10(pick / best)",),
     ),
     Claim(
         "tuner_finds_the_rate",
@@ -359,6 +364,7 @@ CLAIMS = [
         "every seed: the tuner's rate within half a decade (a factor of 10^0.5) of the sweep's best rate by "
         "validation loss",
         _tuner_close,
+        headline=("log10(pick / best)",),
     ),
     Claim(
         "adaptive_optimizers_are_forgiving",
@@ -367,6 +373,7 @@ CLAIMS = [
         f"every seed: each adaptive optimizer's range of rates with final training loss within {WITHIN:.0%} of "
         "its best spans more decades than SGD's",
         _adaptive_wider,
+        headline=("SGD: decades within 5%", "Adam: decades within 5%"),
     ),
 ]
 
@@ -427,8 +434,3 @@ def plot_range_test(table):
 
 
 PLOTS = {"sgd_curves.png": plot_curves, "sweep.png": plot_sweep, "range_test.png": plot_range_test}
-
-if __name__ == "__main__":
-    from experiments.runner import script_main
-
-    script_main(__file__)

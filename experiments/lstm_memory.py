@@ -30,14 +30,16 @@ runs the calibrated length.
     python experiments/lstm_memory.py --quick          # about 20 seconds, 2 seeds
 """
 
-if __package__ in (None, ""):  # run as a script: make the project importable
+if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
 
 import dataclasses
-import logging
 import time
 
 import keras
@@ -45,13 +47,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std
-from experiments.report import mean_std_table
+from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.progress import Progress
+from experiments.settings import (
+    at_least, at_most, distinct, layer_widths, non_negative, one_of, positive, seeds_setting, setting,
+    validate
+)
 from zoo.recurrent import CELLS, build_sequence_regressor
 from zoo.series import adding_problem
 from zoo.training import compile_once, input_gradients, restart
-
-log = logging.getLogger(__name__)
 
 TITLE = "LSTM memory: the adding problem"
 CONCEPT = "Gated cells carry information, and its gradient, across many timesteps; a simple RNN cannot."
@@ -72,33 +76,24 @@ STAGES = ("initialization", "trained")
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    timesteps: int = 50
-    cells: tuple[str, ...] = tuple(CELLS)
-    units: int = 32
-    learning_rate: float = 0.01
-    clipnorm: float = 1.0
-    batch_size: int = 64
-    max_steps: int = 2000
-    log_every: int = 50  # steps per logged training loss; also how often stopping is checked
-    stop_loss: float = 0.002  # stop once the last log_every steps' mean training loss is below; 0: never
-    test_examples: int = 1000
-    gradient_examples: int = 256
-    seeds: tuple[int, ...] = (0, 1, 2)
+    timesteps: int = setting(50, "length of the adding problem's sequences", at_least(4), at_most(10_000))
+    cells: tuple[str, ...] = setting(tuple(CELLS), "recurrent cells to compare", one_of(*CELLS), distinct)
+    units: int = setting(32, "units of every cell", layer_widths)
+    learning_rate: float = setting(0.01, "Adam's learning rate", positive)
+    clipnorm: float = setting(1.0, "gradient norm clipping", positive)
+    batch_size: int = setting(64, "sequences per update", positive)
+    max_steps: int = setting(2000, "the most updates a training may take", positive)
+    log_every: int = setting(50, "updates per logged training loss; also how often stopping is checked", positive)
+    stop_loss: float = setting(0.002, "stop once the last log_every updates' mean loss is below this; 0: never",
+                               non_negative)
+    test_examples: int = setting(1000, "test sequences", positive, at_most(1_000_000))
+    gradient_examples: int = setting(256, "sequences in the gradient-by-distance batch", positive, at_most(100_000))
+    seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
-        if self.timesteps < 4:
-            raise ValueError(f"timesteps must be at least 4, got {self.timesteps}")
-        if not self.cells or not set(self.cells) <= set(CELLS) or len(set(self.cells)) != len(self.cells):
-            raise ValueError(f"cells must be distinct names among {', '.join(CELLS)}, got {self.cells}")
-        for key in ("units", "batch_size", "log_every", "test_examples", "gradient_examples"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        validate(self)
         if self.max_steps < self.log_every or self.max_steps % self.log_every:
             raise ValueError(f"max_steps must be a multiple of log_every ({self.log_every}), got {self.max_steps}")
-        if self.learning_rate <= 0 or self.clipnorm <= 0 or self.stop_loss < 0:
-            raise ValueError("learning_rate and clipnorm must be positive, stop_loss not negative")
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
 
 
 # Quick: LSTM and SimpleRNN only, sequences of 30, at most 800 steps, 2 seeds.
@@ -147,13 +142,12 @@ def train(config, cell, seed, data, compiled):
     rows.append(dict(record="final", steps=len(losses) * config.log_every, test_mse=test_mse, seconds=seconds))
     rows += [dict(record="gradient", stage="trained", timestep=t + 1, relative_gradient=g)
              for t, g in enumerate(gradient_profile(model, x_gradient, y_gradient))]
-    log.info("lstm_memory seed=%d %-10s test MSE %.4f after %d steps (%.1f s)",
-             seed, cell, test_mse, len(losses) * config.log_every, seconds)
     return rows
 
 
 def run(config):
     rows, compiled = [], {}
+    progress = Progress("lstm_memory", len(config.seeds) * len(config.cells))
     for seed in config.seeds:
         # One seed fixes the sequences: training stream, test set and gradient batch.
         total = config.max_steps * config.batch_size + config.test_examples + config.gradient_examples
@@ -161,8 +155,10 @@ def run(config):
         cut = np.cumsum([config.max_steps * config.batch_size, config.test_examples])
         data = list(zip(np.split(x, cut), np.split(y, cut)))
         for cell in config.cells:
-            rows += [dict(seed=seed, cell=cell, timesteps=config.timesteps, **row)
-                     for row in train(config, cell, seed, data, compiled)]
+            run_rows = train(config, cell, seed, data, compiled)
+            rows += [dict(seed=seed, cell=cell, timesteps=config.timesteps, **row) for row in run_rows]
+            final = next(row for row in run_rows if row["record"] == "final")
+            progress.done("seed=%d %s: test MSE %.4f after %d steps", seed, cell, final["test_mse"], final["steps"])
     return pd.DataFrame(rows)
 
 
@@ -186,7 +182,6 @@ def summarize(table):
         "steps": "steps",
         "log10 relative gradient at t=1, initialization": "initialization",
         "log10 relative gradient at t=1, trained": "trained",
-        "seconds": "seconds",
     })
 
 
@@ -243,6 +238,7 @@ CLAIMS = [
         "after training, gradient at timestep 1 relative to the last timestep: log10(LSTM) - log10(SimpleRNN) "
         ">= 2, mean over seeds (at initialization reported, no criterion)",
         _vanishing_gradient,
+        headline=("initialization: log10 LSTM / SimpleRNN", "trained: log10 LSTM / SimpleRNN"),
     ),
 ]
 
@@ -285,8 +281,3 @@ def plot_gradients(table):
 
 
 PLOTS = {"learning_curves.png": plot_learning_curves, "gradient_by_distance.png": plot_gradients}
-
-if __name__ == "__main__":
-    from experiments.runner import script_main
-
-    script_main(__file__)

@@ -32,14 +32,16 @@ Design:
     python experiments/normalization.py --quick          # about 15 seconds, 2 seeds
 """
 
-if __package__ in (None, ""):  # run as a script: make the project importable
+if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
 
 import dataclasses
-import logging
 
 import keras
 import matplotlib.pyplot as plt
@@ -47,13 +49,14 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from experiments.claims import Claim, mean_std
-from experiments.report import mean_std_table
+from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.progress import Progress
+from experiments.settings import (
+    at_least, at_most, distinct, layer_widths, positive, seeds_setting, setting, validate
+)
 from zoo import datasets
 from zoo.normalization import LOAN_FEATURES, LOAN_LOG_ODDS, build_normalized_mlp, gradient_descent_steps, student_loans
 from zoo.training import compile_once, restart
-
-log = logging.getLogger(__name__)
 
 TITLE = "Feature scaling and normalization layers"
 CONCEPT = ("Gradient descent is slow on features of different scales; "
@@ -84,26 +87,19 @@ VARIANTS = {  # name: (inputs standardized beforehand, normalization of build_no
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    train_size: int = 4000
-    validation_size: int = 1000
-    hidden_units: tuple[int, ...] = (32, 32)
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    epochs: int = 25
-    scale_ratios: tuple[int, ...] = (1, 10, 100)  # of the second feature to the first
-    max_gd_steps: int = 200_000
-    seeds: tuple[int, ...] = (0, 1, 2)
+    train_size: int = setting(4000, "student loans to train on", positive, at_most(10_000_000))
+    validation_size: int = setting(1000, "student loans to validate on", positive, at_most(10_000_000))
+    hidden_units: tuple[int, ...] = setting((32, 32), "the MLP's hidden layer widths", layer_widths)
+    learning_rate: float = setting(1e-3, "Adam's learning rate", positive)
+    batch_size: int = setting(128, "examples per update", positive)
+    epochs: int = setting(25, "epochs of training per variant", positive)
+    scale_ratios: tuple[int, ...] = setting((1, 10, 100), "scale of the second feature relative to the first, for "
+                                            "plain gradient descent", at_least(1), distinct)
+    max_gd_steps: int = setting(200_000, "the most plain gradient-descent steps per scale ratio", positive)
+    seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
-        for key in ("train_size", "validation_size", "batch_size", "epochs", "max_gd_steps"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if not self.hidden_units or any(units < 1 for units in self.hidden_units):
-            raise ValueError(f"hidden_units must be positive, got {self.hidden_units}")
-        if not self.scale_ratios or min(self.scale_ratios) < 1:
-            raise ValueError(f"scale_ratios must be at least 1, got {self.scale_ratios}")
-        if self.learning_rate <= 0 or not self.seeds:
-            raise ValueError("learning_rate must be positive and seeds not empty")
+        validate(self)
 
 
 # Quick: 1,000 training loans, 10 epochs; scale ratios up to 30 and gradient descent
@@ -183,6 +179,7 @@ def activation_rows(model, variant, x):
 
 def run(config):
     rows, compiled = [], {}
+    progress = Progress("normalization", len(config.seeds) * len(VARIANTS))
     for seed in config.seeds:
         rows += [dict(seed=seed, **row) for row in gradient_descent_rows(config, seed)]
         x, y = student_loans(config.train_size + config.validation_size, seed=seed)
@@ -192,8 +189,8 @@ def run(config):
         for variant in VARIANTS:
             trained = train_variant(variant, config, seed, data, compiled)
             rows += [dict(seed=seed, **row) for row in trained]
-            log.info("normalization seed=%d %-20s final validation loss %.3f (true model %.3f)",
-                     seed, variant, trained[config.epochs - 1]["val_loss"], best)
+            progress.done("seed=%d %s: final validation loss %.3f (true model %.3f)", seed, variant,
+                          trained[config.epochs - 1]["val_loss"], best)
     return pd.DataFrame(rows)
 
 
@@ -290,6 +287,7 @@ CLAIMS = [
         "every seed: epochs to within 0.05 of the true model's validation loss, standardized <= raw / 5 "
         "(raw runs that never get there count as epochs + 1)",
         _standardized_faster,
+        headline=("standardized: epochs", "raw: epochs (never = epochs + 1)"),
     ),
     Claim(
         "layer_norm_statistics",
@@ -305,6 +303,7 @@ CLAIMS = [
         "every seed, final validation loss above the true model's: plain on raw > 0.1; with each "
         "normalization layer <= 0.1",
         _normalization_layers_train,
+        headline=("plain, raw: above the true loss", "BatchNormalization: above the true loss"),
     ),
 ]
 
@@ -340,8 +339,3 @@ def plot_curves(table):
 
 
 PLOTS = {"steps_vs_condition_number.png": plot_condition, "learning_curves.png": plot_curves}
-
-if __name__ == "__main__":
-    from experiments.runner import script_main
-
-    script_main(__file__)

@@ -25,15 +25,17 @@ rule's updates, and the largest difference between `zoo.perceptron.forward_numpy
     python experiments/perceptron.py --quick          # about 15 seconds, 2 seeds
 """
 
-if __package__ in (None, ""):  # run as a script: make the project importable
+if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
 
 import dataclasses
 import json
-import logging
 
 import keras
 import matplotlib.pyplot as plt
@@ -42,13 +44,14 @@ import pandas as pd
 import tensorflow as tf
 from sklearn.datasets import make_circles, make_moons
 
-from experiments.claims import Claim, mean_std
-from experiments.report import mean_std_table
+from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.progress import Progress
+from experiments.settings import (
+    at_most, distinct, layer_widths, non_negative, one_of, positive, seeds_setting, setting, validate
+)
 from zoo.mlp import build_mlp
 from zoo.perceptron import Perceptron, build_perceptron, forward_numpy
 from zoo.training import compile_once, restart
-
-log = logging.getLogger(__name__)
 
 TITLE = "Perceptrons, hidden layers and forward propagation"
 CONCEPT = "One neuron draws one straight line; a hidden layer with a non-linearity can draw any boundary."
@@ -71,25 +74,19 @@ LOGIC_LABELS = {"and": [0, 0, 0, 1], "or": [0, 1, 1, 1], "xor": [0, 1, 1, 0]}
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    tasks: tuple[str, ...] = TASKS
-    widths: tuple[int, ...] = (1, 2, 4, 8)  # hidden tanh units
-    linear_depth: int = 3  # Dense layers without activation; 0 leaves them out
-    points: int = 200  # of the moons and circles
-    learning_rate: float = 0.05
-    steps: int = 1000  # full-batch Adam steps
-    rule_epochs: int = 100
-    seeds: tuple[int, ...] = (0, 1, 2)
+    tasks: tuple[str, ...] = setting(TASKS, "the logic tasks and 2-D point sets to fit", one_of(*TASKS), distinct)
+    widths: tuple[int, ...] = setting((1, 2, 4, 8), "hidden tanh units of the one-hidden-layer nets", layer_widths,
+                                      distinct)
+    linear_depth: int = setting(3, "Dense layers without activation in the linear stack; 0 leaves it out",
+                                non_negative, at_most(100))
+    points: int = setting(200, "points of the moons and circles", positive, at_most(1_000_000))
+    learning_rate: float = setting(0.05, "Adam's learning rate", positive)
+    steps: int = setting(1000, "full-batch Adam steps", positive)
+    rule_epochs: int = setting(100, "the most passes of the perceptron rule over the data", positive)
+    seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
-        if not self.tasks or not set(self.tasks) <= set(TASKS):
-            raise ValueError(f"tasks must be among {', '.join(TASKS)}, got {self.tasks}")
-        if any(width < 1 for width in self.widths) or self.linear_depth < 0:
-            raise ValueError("widths must be at least 1 and linear_depth not negative")
-        for key in ("points", "steps", "rule_epochs"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.learning_rate <= 0 or not self.seeds:
-            raise ValueError("learning_rate must be positive and seeds not empty")
+        validate(self)
 
     @property
     def models(self):
@@ -145,6 +142,7 @@ def train(model_name, x, y, config, seed, compiled):
 
 def run(config):
     rows, compiled = [], {}
+    progress = Progress("perceptron", len(config.seeds) * len(config.tasks))
     for seed in config.seeds:
         for task in config.tasks:
             x, y = task_data(task, config, seed)
@@ -160,8 +158,8 @@ def run(config):
                                  accuracy=float(np.mean(predicted_class(model_name, keras_output) == y)),
                                  forward_error=float(np.abs(by_hand - keras_output).max()),
                                  weights=json.dumps([w.tolist() for w in model.get_weights()])))
-            log.info("perceptron seed=%d %-8s %s", seed, task,
-                     ", ".join(f"{row['model']} {row['accuracy']:.2f}" for row in rows if row["task"] == task
+            progress.done("seed=%d %s: %s", seed, task,
+                          ", ".join(f"{row['model']} {row['accuracy']:.2f}" for row in rows if row["task"] == task
                                and row["seed"] == seed))
     return pd.DataFrame(rows)
 
@@ -236,6 +234,7 @@ CLAIMS = [
         "Rosenblatt 1958; Novikoff 1962: on linearly separable data at most (R / margin)^2 updates.",
         "AND and OR: every seed converges with accuracy 1.0 (XOR's count of converged seeds is reported)",
         _rule_converges,
+        headline=("and: updates", "or: updates", "xor: converged"),
     ),
     Claim(
         "xor_needs_hidden_layer",
@@ -243,6 +242,7 @@ CLAIMS = [
         "Minsky & Papert 1969, Perceptrons: a single threshold unit cannot compute XOR (at most 3 of 4 cases).",
         "XOR: the single neuron's best seed <= 0.75; every seed of every hidden layer of >= 2 units reaches 1.0",
         _xor_needs_hidden_layer,
+        headline=("neuron", "hidden-2", "hidden-4"),
     ),
     Claim(
         "forward_by_hand",
@@ -321,8 +321,3 @@ def plot_width(table):
 
 
 PLOTS = {"decision_boundaries.png": plot_boundaries, "accuracy_vs_width.png": plot_width}
-
-if __name__ == "__main__":
-    from experiments.runner import script_main
-
-    script_main(__file__)

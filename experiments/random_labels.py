@@ -23,28 +23,31 @@ test set. Random labels are drawn once and stay fixed across epochs.
     python -m experiments run random_labels --set dataset=mnist1d
 """
 
-if __package__ in (None, ""):  # run as a script: make the project importable
+if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
 
 import dataclasses
-import logging
-import time
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std
-from experiments.report import mean_std_table
+from experiments.claims import Claim, mean_std, mean_std_table, measured_rows
+from experiments.progress import Progress
+from experiments.settings import (
+    distinct, layer_widths, may_be_empty, one_of, positive, probability, seeds_setting, setting,
+    validate
+)
 from zoo import corruptions, datasets
 from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
-
-log = logging.getLogger(__name__)
 
 TITLE = "Fitting random labels"
 CONCEPT = "Deep networks can fit random labels perfectly: capacity alone does not explain generalization."
@@ -65,33 +68,28 @@ LESSON_CORRUPTION = 0.4
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    dataset: str = "digits"
-    train_size: int | None = None  # a stratified subset of the training set; None: all
-    hidden_units: tuple[int, ...] = (512, 512)
-    learning_rate: float = 1e-3
-    batch_size: int = 64
-    max_epochs: int = 200
-    target_accuracy: float = 0.99  # stop once this much of the training set is fit
-    conditions: tuple[str, ...] = INPUT_CONDITIONS
-    corruption_levels: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-    seeds: tuple[int, ...] = (0, 1, 2)
+    dataset: str = setting("digits", "the dataset to fit", one_of(*datasets.NAMES))
+    train_size: int | None = setting(None, "a stratified subset of the training set; none: all of it")
+    hidden_units: tuple[int, ...] = setting((512, 512), "the MLP's hidden layer widths", layer_widths)
+    learning_rate: float = setting(1e-3, "Adam's learning rate", positive)
+    batch_size: int = setting(64, "examples per update", positive)
+    max_epochs: int = setting(200, "the longest a training may run", positive)
+    target_accuracy: float = setting(0.99, "stop once this share of the training set is fit", positive, probability)
+    conditions: tuple[str, ...] = setting(INPUT_CONDITIONS, "what is randomized: labels, pixels or inputs",
+                                          one_of(*INPUT_CONDITIONS), distinct, may_be_empty)
+    corruption_levels: tuple[float, ...] = setting((0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                                                   "shares of labels replaced at random, for the sweep",
+                                                   probability, distinct, may_be_empty)
+    seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
+        validate(self)
         datasets.check_train_size(self.dataset, self.train_size)
-        unknown = set(self.conditions) - set(INPUT_CONDITIONS)
-        if unknown:
-            raise ValueError(f"unknown conditions {sorted(unknown)}; choose from {', '.join(INPUT_CONDITIONS)}")
-        if not all(0.0 <= p <= 1.0 for p in self.corruption_levels):
-            raise ValueError(f"corruption_levels must lie in [0, 1], got {self.corruption_levels}")
-        if not 0.0 < self.target_accuracy <= 1.0:
-            raise ValueError(f"target_accuracy must be in (0, 1], got {self.target_accuracy}")
-        for key in ("batch_size", "max_epochs"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
+        if not self.conditions and not self.corruption_levels:
+            raise ValueError("give at least one of conditions and corruption_levels")
+
+    def resolved(self):
+        return {"train_size": self.train_size or datasets.TRAIN_SIZES[self.dataset]}
 
 
 # Quick: every claim still measured, on 300 examples. Each training costs about a second
@@ -160,21 +158,18 @@ def train(config, x_train, y_train, x_test, y_test, clean, num_classes, seed):
 
 def run(config):
     rows = []
+    progress = Progress("random_labels", len(config.seeds) * len(trainings(config)))
     for seed in config.seeds:
         train_split, test_split = datasets.load(config.dataset, seed=seed, train_size=config.train_size)
         num_classes = datasets.NUM_CLASSES[config.dataset]
         for condition, p in trainings(config):
-            started = time.perf_counter()
             x_train, y_train, x_test = make_condition(condition, p, train_split, test_split, num_classes, seed)
             clean = y_train == train_split[1]
             records = train(config, x_train, y_train, x_test, test_split[1], clean, num_classes, seed)
             rows += [dict(seed=seed, condition=condition, corruption=p, **r) for r in records]
             last = records[-1]
-            log.info(
-                "random_labels seed=%d %-16s p=%.1f: %3d epochs, train %.3f, test %.3f (%.1f s)",
-                seed, condition, p, last["epoch"], last["train_accuracy"], last["test_accuracy"],
-                time.perf_counter() - started,
-            )
+            progress.done("seed=%d %s p=%.1f: %d epochs, train %.3f, test %.3f", seed, condition, p,
+                          last["epoch"], last["train_accuracy"], last["test_accuracy"])
     return pd.DataFrame(rows)
 
 
@@ -216,11 +211,17 @@ def _by_condition(values, condition, p=None):
     return rows if p is None else rows[np.isclose(rows["corruption"], p)]
 
 
+def _measured(values, condition, p=None):
+    """The rows of one condition, for a claim: `NotMeasured` if the run left it out."""
+    what = condition if p is None else f"{condition} run at p = {p}"
+    return measured_rows(_by_condition(values, condition, p), what)
+
+
 # --- claims --------------------------------------------------------------------------
 
 
 def _memorized(table):
-    last = _by_condition(final(table), "random_labels")
+    last = _measured(final(table), "random_labels")
     train, test = mean_std(last["train_accuracy"]), mean_std(last["test_accuracy"])
     passed = train["mean"] >= 0.99 and 0.05 <= test["mean"] <= 0.15
     return {"train_accuracy": train, "test_accuracy": test}, passed
@@ -235,7 +236,7 @@ def _constant_factor(table):
 
 def _noise_inputs_faster(table):
     fit = epochs_to_fit(table)
-    epochs = {c: mean_std(_by_condition(fit, c)["epoch"]) for c in ("random_pixels", "gaussian", "random_labels")}
+    epochs = {c: mean_std(_measured(fit, c)["epoch"]) for c in ("random_pixels", "gaussian", "random_labels")}
     passed = max(epochs["random_pixels"]["mean"], epochs["gaussian"]["mean"]) < epochs["random_labels"]["mean"]
     return {f"{c} epochs": v for c, v in epochs.items()}, passed
 
@@ -251,7 +252,7 @@ def _label_sweep(table):
 
 
 def _real_patterns_first(table):
-    rows = _by_condition(table, "corrupted_labels", LESSON_CORRUPTION)
+    rows = _measured(table, "corrupted_labels", LESSON_CORRUPTION)
     rows = rows[rows["epoch"] == LESSON_EPOCH]
     if rows.empty:
         raise ValueError(f"no run with p={LESSON_CORRUPTION} reached epoch {LESSON_EPOCH}")
@@ -273,6 +274,7 @@ CLAIMS = [
         "MLP 1x512 on CIFAR-10 random labels, 99.34% train / 10.61% test accuracy.",
         "mean train accuracy >= 0.99 and mean test accuracy in [0.05, 0.15] (chance 0.10)",
         _memorized,
+        headline=("train_accuracy", "test_accuracy"),
     ),
     Claim(
         "constant_factor",
@@ -287,6 +289,7 @@ CLAIMS = [
         f"{ZHANG}, Fig. 1a: random pixels and Gaussian converge faster than random labels.",
         "mean epochs to 99% train accuracy: random pixels and Gaussian both < random labels",
         _noise_inputs_faster,
+        headline=("random_pixels epochs", "gaussian epochs", "random_labels epochs"),
     ),
     Claim(
         "test_falls_with_corruption",
@@ -294,6 +297,7 @@ CLAIMS = [
         f"{ZHANG}, Fig. 1c: test error rises steadily to about 90% as the corruption level goes to 1.",
         "mean final test accuracy falls strictly from each corruption level to the next",
         _label_sweep,
+        headline=("p=0", "p=1"),
     ),
     Claim(
         "real_patterns_first",
@@ -301,6 +305,7 @@ CLAIMS = [
         "Arpit et al. 2017, A closer look at memorization in deep networks: networks learn simple patterns first.",
         f"at p = {LESSON_CORRUPTION}, epoch {LESSON_EPOCH}: clean minus corrupted training accuracy >= 0.5",
         _real_patterns_first,
+        headline=("gap",),
     ),
 ]
 
@@ -365,8 +370,3 @@ PLOTS = {
     "corruption_sweep.png": plot_corruption_sweep,
     "clean_vs_noisy.png": plot_clean_vs_noisy,
 }
-
-if __name__ == "__main__":
-    from experiments.runner import script_main
-
-    script_main(__file__)

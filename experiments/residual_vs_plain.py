@@ -34,14 +34,16 @@ stops at 32 layers. `--set depths=4,12,22,42` runs the calibrated sweep (lesions
     python experiments/residual_vs_plain.py --quick         # about 20 seconds, 2 seeds
 """
 
-if __package__ in (None, ""):  # run as a script: make the project importable
+if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
 
 import dataclasses
-import logging
 import time
 
 import keras
@@ -49,14 +51,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std
-from experiments.report import mean_std_table
+from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.progress import Progress
+from experiments.settings import (
+    at_least, at_most, distinct, layer_widths, less_than, may_be_empty, non_negative, one_of, positive,
+    seeds_setting, setting, validate
+)
 from zoo import datasets
 from zoo.callbacks import correct_and_loss
 from zoo.residual import build_residual_mlp, build_resnet, predictions_without_each_block
 from zoo.training import compile_once, gradients, restart
-
-log = logging.getLogger(__name__)
 
 TITLE = "Residual vs plain networks"
 CONCEPT = "Skip connections let a deep network train: without them, adding layers makes even training worse."
@@ -81,31 +85,32 @@ NORMALIZATIONS = ("batch", "layer", "none")
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    dataset: str = "mnist1d"
-    train_size: int | None = None  # a stratified subset of the training set; None: all
-    architecture: str = "auto"  # "mlp", "resnet"; auto: the ResNet for tensorflow-datasets' images
-    depths: tuple[int, ...] | None = None  # weight layers; None: MLP_DEPTHS or RESNET_DEPTHS
-    width: int = 64  # the MLP's units; the ResNet's stages have width / 4, width / 2, width filters
-    normalization: str = "batch"
-    learning_rate: float = 0.1
-    momentum: float = 0.9
-    batch_size: int = 256
-    epochs: int = 15
-    gradient_examples: int = 512  # the batch on which gradients at initialization are measured
-    gradient_normalizations: tuple[str, ...] = NORMALIZATIONS  # measured at the deepest depth
-    lesion_depths: tuple[int, ...] | None = None  # None: the second depth and the deepest (see the docstring)
-    seeds: tuple[int, ...] = (0, 1, 2)
+    dataset: str = setting("mnist1d", "the dataset to fit", one_of(*datasets.NAMES))
+    train_size: int | None = setting(None, "a stratified subset of the training set; none: all of it")
+    architecture: str = setting("auto", "mlp or resnet; auto: the ResNet for tensorflow-datasets' images",
+                                one_of("auto", "mlp", "resnet"))
+    depths: tuple[int, ...] | None = setting(None, "weight layers of the nets compared; none: 4,8,16,32 for the "
+                                             "MLP, 8,14,20,32 for the ResNet")
+    width: int = setting(64, "the MLP's units; the ResNet's stages have width / 4, width / 2, width filters",
+                         at_least(4), layer_widths)
+    normalization: str = setting("batch", "normalization inside every block", one_of(*NORMALIZATIONS))
+    learning_rate: float = setting(0.1, "SGD's learning rate", positive)
+    momentum: float = setting(0.9, "SGD's momentum", non_negative, less_than(1))
+    batch_size: int = setting(256, "examples per update", positive)
+    epochs: int = setting(15, "epochs of training", positive)
+    gradient_examples: int = setting(512, "the batch on which gradients at initialization are measured",
+                                     positive, at_most(100_000))
+    gradient_normalizations: tuple[str, ...] = setting(NORMALIZATIONS, "normalizations whose gradients at "
+                                                       "initialization are measured at the deepest depth",
+                                                       one_of(*NORMALIZATIONS), distinct, may_be_empty)
+    lesion_depths: tuple[int, ...] | None = setting(None, "depths at which blocks are deleted one by one; none: "
+                                                    "the second depth and the deepest")
+    seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
-        if self.dataset not in datasets.NAMES:
-            raise ValueError(f"dataset must be one of {', '.join(datasets.NAMES)}, got {self.dataset!r}")
-        if self.architecture not in ("auto", "mlp", "resnet"):
-            raise ValueError(f"architecture must be auto, mlp or resnet, got {self.architecture!r}")
+        validate(self)
         if self.kind == "resnet" and self.dataset == "mnist1d":
             raise ValueError("the ResNet needs images; mnist1d is one-dimensional")
-        for normalization in (self.normalization, *self.gradient_normalizations):
-            if normalization not in NORMALIZATIONS:
-                raise ValueError(f"normalization must be one of {', '.join(NORMALIZATIONS)}, got {normalization!r}")
         depths = self.depth_list
         step, least = (2, 4) if self.kind == "mlp" else (6, 8)
         if len(depths) < 2 or any(d < least or (d - 2) % step for d in depths) or list(depths) != sorted(set(depths)):
@@ -113,15 +118,11 @@ class Config:
                              f"n >= 1, for the {self.kind}; got {depths}")
         if not set(self.lesioned_depths) <= set(depths):
             raise ValueError(f"lesion_depths must be among the depths {depths}, got {self.lesion_depths}")
-        if self.train_size is not None and self.train_size < 10:
-            raise ValueError(f"train_size must be at least 10, got {self.train_size}")
-        if self.width < 4 or self.learning_rate <= 0 or not 0 <= self.momentum < 1:
-            raise ValueError("width must be >= 4, learning_rate positive and momentum in [0, 1)")
-        for key in ("batch_size", "epochs", "gradient_examples"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
+        datasets.check_train_size(self.dataset, self.train_size)
+
+    def resolved(self):
+        return {"train_size": self.train_size or datasets.TRAIN_SIZES[self.dataset], "architecture": self.kind,
+                "depths": self.depth_list, "lesion_depths": self.lesioned_depths}
 
     @property
     def kind(self):
@@ -200,14 +201,13 @@ def train(config, depth, arm, weights, splits, seed, compiled):
     if depth in config.lesioned_depths:
         for index, lesioned in predictions_without_each_block(model, x_test).items():
             rows.append(dict(record="lesion", block=index, test_accuracy=accuracy_and_loss(lesioned, y_test)[0]))
-    log.info("residual_vs_plain seed=%d %-8s depth %2d: train %.3f, test %.3f (%.1f s)",
-             seed, arm, depth, train_accuracy, test_accuracy, seconds)
     return rows
 
 
 def run(config):
     rows, compiled = [], {}
     num_classes = datasets.NUM_CLASSES[config.dataset]
+    progress = Progress("residual_vs_plain", len(config.seeds) * len(config.depth_list) * len(ARMS))
     for seed in config.seeds:
         splits = datasets.load(config.dataset, seed=seed, train_size=config.train_size)
         x, y = (array[:config.gradient_examples] for array in splits[0])
@@ -217,8 +217,12 @@ def run(config):
             fresh = build(config, depth, "residual", config.normalization, x.shape[1:], num_classes)
             weights = {variable.path: variable.numpy() for variable in fresh.weights}
             for arm in ARMS:
+                run_rows = train(config, depth, arm, weights, splits, seed, compiled)
                 rows += [dict(seed=seed, arm=arm, depth=depth, normalization=config.normalization, **row)
-                         for row in train(config, depth, arm, weights, splits, seed, compiled)]
+                         for row in run_rows]
+                final = next(row for row in run_rows if row["record"] == "final")
+                progress.done("seed=%d %s depth %d: train %.3f, test %.3f", seed, arm, depth,
+                              final["train_accuracy"], final["test_accuracy"])
         for normalization in dict.fromkeys(config.gradient_normalizations):  # at init only, no training
             for arm in ARMS if normalization != config.normalization else ():
                 keras.utils.set_random_seed(seed)
@@ -275,7 +279,6 @@ def summarize(table):
         "test accuracy": "test_accuracy",
         "gradient first / last layer at init": "ratio",
         "test accuracy, one block deleted": "lesioned_accuracy",
-        "seconds": "seconds",
     })
 
 
@@ -349,6 +352,7 @@ CLAIMS = [
         "error); ImageNet plain-18 27.94% vs plain-34 28.54% top-1 error. Issue calibration: .93 -> .23.",
         "mean train accuracy of the deepest plain net at least 0.2 below the shallowest plain net's",
         _degradation,
+        headline=("drop",),
     ),
     Claim(
         "residual_does_not_degrade",
@@ -357,6 +361,7 @@ CLAIMS = [
         "top-1 error. Issue calibration: .93 -> .93.",
         "deepest residual train accuracy >= shallowest residual's - 0.02, and >= deepest plain's + 0.3",
         _residual_does_not_degrade,
+        headline=("residual-32 - plain-32",),
     ),
     Claim(
         "lesion",
@@ -434,7 +439,9 @@ def plot_gradients(table):
 def plot_lesion(table):
     lesions = records(table, "lesion")
     depths = sorted(lesions["depth"].unique())
-    figure, axes = plt.subplots(1, len(depths), figsize=(5.5 * len(depths), 4), squeeze=False)
+    figure, axes = plt.subplots(1, max(1, len(depths)), figsize=(5.5 * max(1, len(depths)), 4), squeeze=False)
+    if not depths:
+        axes[0][0].text(0.5, 0.5, "no lesions in this run (see lesion_depths)", ha="center", va="center")
     for axis, depth in zip(axes[0], depths):
         for arm in ARMS:
             rows = lesions[(lesions["arm"] == arm) & (lesions["depth"] == depth)]
@@ -444,7 +451,8 @@ def plot_lesion(table):
         axis.set(xlabel="deleted block", ylim=(0, 1), title=f"{depth} layers")
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel("test accuracy")
-    axes[0][0].legend()
+    if depths:
+        axes[0][0].legend()
     figure.suptitle("Delete one block: the residual net shrugs, the plain net breaks")
     figure.tight_layout()
     return figure
@@ -456,8 +464,3 @@ PLOTS = {
     "gradient_norms.png": plot_gradients,
     "lesion.png": plot_lesion,
 }
-
-if __name__ == "__main__":
-    from experiments.runner import script_main
-
-    script_main(__file__)

@@ -1,199 +1,339 @@
-"""The shared runner: command line, configuration, seeds, timing and atomic writes.
+"""The shared runner: command line, configuration, seeds, timing and writing results.
 
     python -m experiments list
     python -m experiments run NAME [NAME ...|all] [--quick] [--seeds N] [--set key=value ...] [--out DIR]
+    python -m experiments run NAME --help          # every setting: type, default, quick value, meaning
+    python -m experiments show NAME                # the concept, the claims, the committed verdicts
     python -m experiments report [--out DIR]
+    python -m experiments check [NAME ...] [--results DIR] [--against DIR] [--tolerance T]
 
 An experiment's `run(config)` computes a table and touches no file; this module writes
-`DIR/NAME/`: `config.json`, `metrics.csv`, then everything `report.render` derives
-from the table. Every file is written to a temporary file in the same folder and moved
-into place with `os.replace`, and only after the whole run has finished, so an
-interrupted run leaves the previous results as they were.
+`DIR/NAME/` through `experiments.storage`, all at once and only after the whole run has
+finished. Without `--out` a run writes into the scratch folder `runs/`, which git
+ignores; the committed `results/` change only with `--out results` (as `make results`
+does) or `report`. Exit status: 0 done, 1 a runtime error (an unreadable results
+folder, another run writing the same folder), 2 bad input, 130 interrupted.
 """
 
 import argparse
+import contextlib
 import dataclasses
-import io
 import json
 import logging
 import os
 import platform
+import shlex
 import subprocess
 import sys
-import tempfile
 import time
-import types
-import typing
 from pathlib import Path
 
-import pandas as pd
-
 import experiments
-from experiments import report
+from experiments import settings, storage
+from experiments.storage import RESULTS_DIR, SCRATCH_DIR, ResultsError, UsageError
 
 log = logging.getLogger("experiments")
-
-RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
-
-
-class UsageError(Exception):
-    """Bad input on the command line: reported in one line, exit status 2."""
 
 
 # --- configuration -----------------------------------------------------------------
 
 
-def parse_value(text, annotation, key):
-    """Parses `--set key=text` into the type of the config field `key`."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        inner = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        if text.lower() == "none":
-            return None
-        return parse_value(text, inner[0], key)
-    if typing.get_origin(annotation) is tuple:
-        item_type = typing.get_args(annotation)[0]
-        return tuple(parse_value(item, item_type, key) for item in text.split(",") if item)
-    if annotation is bool:
-        if text.lower() in ("true", "1", "yes"):
-            return True
-        if text.lower() in ("false", "0", "no"):
-            return False
-        raise UsageError(f"{key} must be true or false, got {text!r}")
-    try:
-        return annotation(text)
-    except ValueError:
-        raise UsageError(f"{key} must be of type {annotation.__name__}, got {text!r}") from None
+def make_config(module, quick=False, seeds=None, pairs=(), strict=True):
+    """The experiment's `Config` with the quick overrides, seed count and `--set` pairs.
 
-
-def make_config(module, quick=False, seeds=None, settings=()):
-    """The experiment's `Config` with the quick overrides, seed count and `--set` pairs."""
-    config_class = module.Config
-    fields = typing.get_type_hints(config_class)
+    With `strict=False` a key the experiment does not have is skipped (for a run of
+    several experiments, where each key must belong to at least one of them).
+    """
+    fields = settings.fields(module.Config)
     overrides = dict(module.QUICK) if quick else {}
     if seeds is not None:
-        if seeds < 1:
-            raise UsageError(f"--seeds must be at least 1, got {seeds}")
         overrides["seeds"] = tuple(range(seeds))
-    for pair in settings:
-        key, sep, text = pair.partition("=")
-        if not sep:
-            raise UsageError(f"--set takes key=value, got {pair!r}")
+    for key, text in pairs:
         if key not in fields:
-            raise UsageError(
-                f"unknown setting {key!r} for {module_name(module)}; "
-                f"settings: {', '.join(fields)}"
-            )
-        overrides[key] = parse_value(text, fields[key], key)
+            if strict:
+                raise UsageError(f"unknown setting {key!r} for {module_name(module)}; "
+                                 f"settings: {', '.join(fields)}")
+            continue
+        try:
+            overrides[key] = settings.parse(text, fields[key][0], key)
+        except ValueError as error:
+            raise UsageError(f"{module_name(module)}: {error}") from None
     try:
-        return dataclasses.replace(config_class(), **overrides)
+        return dataclasses.replace(module.Config(), **overrides)
     except (ValueError, TypeError) as error:
         raise UsageError(f"{module_name(module)}: {error}") from None
+
+
+def split_pairs(texts):
+    """`["a=1", "b=x"]` -> `[("a", "1"), ("b", "x")]`; a pair without `=` is a usage error."""
+    pairs = []
+    for text in texts:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set takes key=value, got {text!r}")
+        pairs.append((key, value))
+    return pairs
 
 
 def module_name(module):
     return module.__name__.rsplit(".", 1)[-1]
 
 
+def resolved_settings(config):
+    """Every setting as the run used it: `Config.resolved()`, where an experiment has
+    one, replaces "auto" and None by the value the code picked."""
+    values = dataclasses.asdict(config)
+    if hasattr(config, "resolved"):
+        values.update(config.resolved())
+    return values
+
+
+def command_line(name, quick, seeds, pairs):
+    """The command that reproduces a run, with the backend when it is not the default."""
+    words = ["python", "-m", "experiments", "run", name]
+    words += ["--quick"] if quick else []
+    words += ["--seeds", str(seeds)] if seeds is not None else []
+    for key, value in pairs:
+        words += ["--set", f"{key}={value}"]
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    prefix = f"KERAS_BACKEND={backend} " if backend != "tensorflow" else ""
+    return prefix + " ".join(shlex.quote(word) for word in words)
+
+
 # --- running and writing -----------------------------------------------------------
 
 
-def atomic_write(path, data):
-    """Writes bytes or text to `path` through a temporary file in the same folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode()
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; results are for everyone
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+def run_experiment(name, module, config, out_dir, command, quick=False):
+    """Runs one experiment and writes `out_dir/name/`; returns its claim records."""
+    import io
 
+    import keras
+    import pandas as pd
 
-def write_files(folder, files):
-    for file_name, data in files.items():
-        atomic_write(Path(folder) / file_name, data)
+    from experiments import report
 
-
-def run_experiment(name, config, out_dir=RESULTS_DIR, quick=False):
-    """Runs one experiment and writes `out_dir/name/`. Returns the folder."""
-    module = experiments.get(name)
     started = time.perf_counter()
-    table = module.run(config)
+    with contextlib.redirect_stdout(sys.stderr):  # what training prints joins the progress lines
+        table = module.run(config)
+    wall = round(time.perf_counter() - started, 1)
+    metrics, timings = storage.split_timings(table.to_csv(index=False))
+    data = {"metrics.csv": metrics, **({"timings.csv": timings} if timings else {})}
     record = {
         "experiment": name,
+        "command": command,
+        "backend": keras.backend.backend(),
         "quick": quick,
         "seeds": list(config.seeds),
-        "config": dataclasses.asdict(config),
-        "wall_seconds": round(time.perf_counter() - started, 1),
+        "config": resolved_settings(config),
+        "wall_seconds": wall,
         "versions": _versions(),
         "git_commit": _git_commit(),
-        "command": " ".join(["python -m experiments run", name] + (["--quick"] if quick else [])),
+        "files": {file_name: {"sha256": storage.digest(text), "rows": text.count("\n") - 1}
+                  for file_name, text in data.items()},
     }
-    metrics = table.to_csv(index=False)
     # Render from the CSV as stored, so `report` later rebuilds exactly these files.
-    stored = pd.read_csv(io.StringIO(metrics))
-    files = {
-        "config.json": json.dumps(record, indent=2) + "\n",
-        "metrics.csv": metrics,
-        **report.render(module, stored, record),
-    }
-    folder = Path(out_dir) / name
-    write_files(folder, files)
-    write_files(out_dir, {"README.md": report.render_index(Path(out_dir))})
-    log.info("%s: wrote %s (%.0f s)", name, folder, record["wall_seconds"])
-    return folder
+    stored = pd.concat([pd.read_csv(io.StringIO(text), float_precision="round_trip") for text in data.values()],
+                       axis=1)
+    rendered = report.render(module, stored, record)
+    files = {"config.json": json.dumps(record, indent=2) + "\n", **data, **rendered}
+    storage.replace_folder(Path(out_dir) / name, files)
+    write_index(out_dir)
+    return json.loads(rendered["claims.json"]), record
+
+
+def write_index(out_dir):
+    from experiments import report
+
+    runs = []
+    for name in storage.experiment_folders(out_dir):
+        folder = Path(out_dir) / name
+        try:
+            record = json.loads((folder / "config.json").read_text())
+            claims = json.loads((folder / "claims.json").read_text())
+        except (OSError, ValueError) as error:
+            raise ResultsError(f"cannot read the stored results in {folder}: {error}") from None
+        runs.append((name, experiments.describe(name), record, claims))
+    storage.atomic_write(Path(out_dir) / "README.md", report.render_index(runs))
 
 
 def rebuild_reports(out_dir=RESULTS_DIR):
-    """Rebuilds every table, claims file and plot from stored metrics, then the index."""
-    out_dir = Path(out_dir)
-    for name in experiments.EXPERIMENTS:
-        folder = out_dir / name
-        if not (folder / "metrics.csv").exists():
-            continue
-        try:
-            table = pd.read_csv(folder / "metrics.csv")
-            record = json.loads((folder / "config.json").read_text())
-        except (OSError, ValueError) as error:
-            raise OSError(f"cannot read the stored results in {folder}: {error}") from error
-        write_files(folder, report.render(experiments.get(name), table, record))
-    write_files(out_dir, {"README.md": report.render_index(out_dir)})
+    """Rebuilds every table, claims file and plot from stored metrics, then the index.
+
+    Every experiment folder is read and checked first, and everything rendered in memory:
+    one bad folder stops the report before it writes anything.
+    """
+    from experiments import report
+
+    storage.check_readable(out_dir)
+    with storage.Lock(out_dir):
+        rebuilt = {}
+        for name in storage.experiment_folders(out_dir):
+            table, record, files = storage.load(Path(out_dir) / name)
+            if "files" not in record:  # written before timings were kept apart
+                files, record = _with_timings_apart(files, record)
+            rebuilt[name] = {**files, **report.render(experiments.get(name), table, record)}
+        for name, files in rebuilt.items():
+            storage.replace_folder(Path(out_dir) / name, files)
+        write_index(out_dir)
+
+
+def _with_timings_apart(files, record):
+    """Stores an older run's results the way runs store them now: wall-clock columns in
+    `timings.csv` and the data files' checksums in `config.json`. No value changes."""
+    metrics, timings = storage.split_timings(files["metrics.csv"].decode())
+    data = {"metrics.csv": metrics, **({"timings.csv": timings} if timings else {})}
+    record = {**record, "files": {file_name: {"sha256": storage.digest(text), "rows": text.count("\n") - 1}
+                                  for file_name, text in data.items()}}
+    return {"config.json": json.dumps(record, indent=2) + "\n", **data}, record
 
 
 def _versions():
     import keras
     import numpy
-    import tensorflow
+    import pandas
 
+    backend = keras.backend.backend()
+    backend_module = __import__(backend)
     return {
         "python": platform.python_version(),
-        "tensorflow": tensorflow.__version__,
         "keras": keras.__version__,
+        backend: backend_module.__version__,
         "numpy": numpy.__version__,
-        "pandas": pd.__version__,
+        "pandas": pandas.__version__,
     }
 
 
 def _git_commit():
     try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                                capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None
 
 
-# --- command line ------------------------------------------------------------------
+def print_verdicts(name, claims, folder):
+    """The end of a run: one line per claim, and where the files are."""
+    from experiments import report
+
+    print(f"{name}: {report.tally(claims)}")
+    for claim in claims:
+        statement = claim["statement"]
+        statement = statement if len(statement) <= 90 else statement[:89] + "…"
+        print(f"  {report.verdict_label(claim['verdict']):<12} {claim['id']}: {statement}")
+        print(f"  {'':<12} measured {claim['headline']}")
+    print(f"  wrote {_shown(folder)}/")
+
+
+def _shown(path):
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# --- the commands ----------------------------------------------------------------------
+
+
+def command_run(args):
+    names = list(experiments.EXPERIMENTS) if args.names == ["all"] else args.names
+    if not names:
+        raise UsageError("run needs at least one experiment name, or all")
+    for name in names:
+        try:
+            experiments.check_name(name)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    if args.seeds is not None and args.seeds < 1:
+        raise UsageError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.seeds is not None and args.seeds > 1000:
+        raise UsageError(f"--seeds must be at most 1000, got {args.seeds}")
+    if args.help:
+        return show_settings(names)
+    out = SCRATCH_DIR if args.out is None else args.out
+    storage.check_writable(out)
+    out = Path(out)
+    pairs = split_pairs(args.settings)
+    modules = [experiments.get(name) for name in names]
+    known = set().union(*(settings.fields(module.Config) for module in modules))
+    unknown = [key for key, _ in pairs if key not in known]
+    if unknown:
+        which = names[0] if len(names) == 1 else "any of " + ", ".join(names)
+        raise UsageError(f"unknown setting {unknown[0]!r} for {which}")
+    # Check every configuration before training anything: a typo fails at once.
+    configs = [make_config(m, args.quick, args.seeds, pairs, strict=False) for m in modules]
+    with storage.Lock(out):
+        for name, module, config in zip(names, modules, configs):
+            own = [(key, value) for key, value in pairs if key in settings.fields(module.Config)]
+            command = command_line(name, args.quick, args.seeds, own)
+            claims, record = run_experiment(name, module, config, out, command, quick=args.quick)
+            print_verdicts(name, claims, Path(out) / name)
+            log.info("%s: %.0f s", name, record["wall_seconds"])
+    return 0
+
+
+def show_settings(names):
+    for name in names:
+        module = experiments.get(name)
+        print(f"{name}: settings (--set key=value; tuples comma-separated, none for an unset optional)")
+        default = module.Config()
+        for key, (annotation, _, meaning) in settings.fields(module.Config).items():
+            value = settings.show(getattr(default, key))
+            quick = f", quick {settings.show(module.QUICK[key])}" if key in module.QUICK else ""
+            print(f"  {key} ({settings.type_name(annotation)}; default {value}{quick})")
+            print(f"      {meaning}")
+    return 0
+
+
+def command_show(args):
+    try:
+        experiments.check_name(args.name)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    module = experiments.get(args.name)
+    print(f"{module.TITLE} ({args.name})\n\n{module.CONCEPT}\n")
+    committed = {}
+    folder = Path(args.results) / args.name
+    if (folder / "claims.json").is_file():
+        storage.load(folder)  # a corrupt folder is an error, not a silent "no results"
+        committed = {claim["id"]: claim for claim in json.loads((folder / "claims.json").read_text())}
+    where = f"in {_shown(folder)}" if committed else f"none in {_shown(args.results)}"
+    print(f"Claims (verdicts {where}):")
+    for claim in module.CLAIMS:
+        stored = committed.get(claim.id)
+        verdict = stored["verdict"] if stored else "no result"
+        print(f"- [{verdict}] {claim.id}: {claim.statement}")
+        print(f"    criterion: {claim.criterion}")
+        if stored:
+            print(f"    measured: {stored.get('headline', stored['measured'])}")
+    return 0
+
+
+def command_check(args):
+    from experiments import compare
+
+    for option, folder in (("--results", args.results), ("--against", args.against)):
+        storage.check_readable(folder, option)
+    names = args.names or storage.experiment_folders(args.results)
+    for name in names:
+        try:
+            experiments.check_name(name)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    if args.tolerance < 0:
+        raise UsageError(f"--tolerance must not be negative, got {args.tolerance}")
+    if not names:
+        raise UsageError(f"{args.results} holds no experiment's results")
+    different = 0
+    for name in names:
+        lines = compare.folders(Path(args.results) / name, Path(args.against) / name, args.tolerance)
+        different += bool(lines)
+        print(f"{name}: {'DIFFERENT' if lines else 'same'} ({_shown(args.results)} vs {_shown(args.against)})")
+        for line in lines:
+            print(f"  {line}")
+    print(f"{len(names) - different} of {len(names)} experiments agree")
+    return 1 if different else 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -205,14 +345,28 @@ def _parser():
     parser = _Parser(prog="python -m experiments", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list the experiments")
-    run = commands.add_parser("run", help="run experiments and write their results")
-    run.add_argument("names", nargs="+", metavar="NAME", help="experiment names, or all")
+    run = commands.add_parser("run", add_help=False, help="run experiments and write their results")
+    run.add_argument("names", nargs="*", metavar="NAME", help="experiment names, or all")
+    run.add_argument("-h", "--help", action="store_true",
+                     help="with NAME: list its settings; without: this message")
     run.add_argument("--quick", action="store_true", help="a small run of a few seconds")
     run.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings")
-    run.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
-    rebuild = commands.add_parser("report", help="rebuild tables from stored metrics")
-    rebuild.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                     help="change one setting (see run NAME --help); repeatable")
+    run.add_argument("--out", help=f"results folder (default: {_shown(SCRATCH_DIR)}/; "
+                                              f"the committed results: --out {_shown(RESULTS_DIR)})")
+    show = commands.add_parser("show", help="the concept, the claims and the committed verdicts")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--results", default=RESULTS_DIR, help="results folder to read")
+    rebuild = commands.add_parser("report", help="rebuild tables and the index from stored metrics")
+    rebuild.add_argument("--out", default=RESULTS_DIR, help="results folder")
+    check = commands.add_parser("check", help="compare a rerun's results with the committed ones")
+    check.add_argument("names", nargs="*", metavar="NAME", help="experiments (default: all in --results)")
+    check.add_argument("--results", default=SCRATCH_DIR, help="the rerun's folder")
+    check.add_argument("--against", default=RESULTS_DIR, help="the folder to compare with")
+    check.add_argument("--tolerance", type=float, default=0.0,
+                       help="largest difference allowed between numbers (absolute and relative)")
+    parser.run_parser = run
     return parser
 
 
@@ -220,32 +374,31 @@ def main(argv=None):
     """Command-line entry point; returns the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
-        args = _parser().parse_args(argv)
+        parser = _parser()
+        args = parser.parse_args(argv)
         if args.command == "list":
             for name in experiments.EXPERIMENTS:
-                print(f"{name:24s} {experiments.get(name).CONCEPT}")
-        elif args.command == "report":
-            rebuild_reports(args.out)
-        else:
-            names = list(experiments.EXPERIMENTS) if args.names == ["all"] else args.names
-            try:
-                modules = [experiments.get(name) for name in names]
-            except ValueError as error:
-                raise UsageError(str(error)) from None
-            # Check every configuration before training anything: a typo fails at once.
-            configs = [make_config(m, args.quick, args.seeds, args.settings) for m in modules]
-            for name, config in zip(names, configs):
-                run_experiment(name, config, args.out, quick=args.quick)
+                print(f"{name:26s} {experiments.describe(name)['CONCEPT']}")
+            return 0
+        if args.command == "run" and args.help and not args.names:
+            parser.run_parser.print_help()
+            return 0
+        if args.command == "report":
+            rebuild_reports(storage.check_readable(args.out))
+            print(f"rebuilt the reports in {_shown(args.out)}/")
+            return 0
+        return {"run": command_run, "show": command_show, "check": command_check}[args.command](args)
+    except SystemExit as exit:  # --help
+        return exit.code or 0
     except UsageError as error:
         print(f"experiments: error: {error}", file=sys.stderr)
         return 2
-    except (OSError, RuntimeError) as error:
+    except (ResultsError, OSError, RuntimeError) as error:
         print(f"experiments: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("experiments: interrupted; results left as they were", file=sys.stderr)
         return 130
-    return 0
 
 
 def script_main(module_file):

@@ -36,14 +36,16 @@ with phi = 0.3 (something to find), as long as the real series.
     python experiments/stock_forecast.py --quick        # about 15 seconds, 2 seeds
 """
 
-if __package__ in (None, ""):  # run as a script: make the project importable
+if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
 
 import dataclasses
-import logging
 import time
 from pathlib import Path
 
@@ -53,14 +55,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std
-from experiments.report import mean_std_table
+from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.progress import Progress
+from experiments.settings import (
+    at_least, at_most, fraction, greater_than, layer_widths, less_than, non_negative, positive,
+    seeds_setting, setting, validate
+)
 from zoo import datasets
 from zoo import series as ts
 from zoo.recurrent import autoregressive_forecast, build_lstm_forecaster
 from zoo.training import compile_once, restart
-
-log = logging.getLogger(__name__)
 
 TITLE = "Stock forecasting with an autoregressive LSTM"
 CONCEPT = ("An autoregressive model predicts the next value from past values; "
@@ -79,46 +83,41 @@ MODELS = ("lstm", "zero", "mean", "persistence", "ar")
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    csv: str | None = None  # a price file (Date, Adj Close or Close) instead of the S&P 500
-    length: int | None = None  # use the last `length` prices only; None: all
-    controls: bool = True  # also run the synthetic random walk and AR(1)
-    phi: float = 0.3
-    validation_fraction: float = 0.2
-    test_fraction: float = 0.2
-    window: int = 20
-    units: int = 32
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    max_epochs: int = 30
-    patience: int = 5
-    folds: int = 4  # walk-forward blocks of the test period
-    update_epochs: int = 1  # training before each block on everything before it; 0: none
-    horizon: int = 20
-    max_lag: int = 10
-    seeds: tuple[int, ...] = (0, 1, 2)
+    csv: str | None = setting(None, "a price file (Date, Adj Close or Close) instead of the bundled S&P 500")
+    length: int | None = setting(None, "use the last this many prices only; none: all", at_least(ts.MIN_ROWS))
+    controls: bool = setting(True, "also forecast a synthetic random walk and an AR(1) series")
+    phi: float = setting(0.3, "the AR(1) control's coefficient", greater_than(-1), less_than(1))
+    validation_fraction: float = setting(0.2, "share of the series before the test period held out for "
+                                         "early stopping", fraction)
+    test_fraction: float = setting(0.2, "share of the series at its end forecast out of sample", fraction)
+    window: int = setting(20, "past returns the models see", positive)
+    units: int = setting(32, "the LSTM's units", layer_widths)
+    learning_rate: float = setting(1e-3, "Adam's learning rate", positive)
+    batch_size: int = setting(128, "windows per update", positive)
+    max_epochs: int = setting(30, "the most epochs of the LSTM's first training", positive)
+    patience: int = setting(5, "epochs without validation improvement before early stopping stops", positive)
+    folds: int = setting(4, "walk-forward blocks of the test period", positive)
+    update_epochs: int = setting(1, "training before each block on everything before it; 0: none", non_negative)
+    horizon: int = setting(20, "the longest forecast horizon, in days", positive)
+    max_lag: int = setting(10, "the most lags the AR model may choose", non_negative, at_most(1000))
+    seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
+        validate(self)
         try:
             available = len(ts.read_prices(self.csv) if self.csv else ts.sp500())
         except (OSError, ValueError) as error:  # a missing or malformed price file
             raise ValueError(str(error)) from None
         length = min(available, self.length or available)
-        if self.length is not None and self.length < ts.MIN_ROWS:
-            raise ValueError(f"length must be at least {ts.MIN_ROWS}, got {self.length}")
-        if not -1 < self.phi < 1:
-            raise ValueError(f"phi must be in (-1, 1), got {self.phi}")
         ts.chronological_split(length, self.validation_fraction, self.test_fraction)  # raises on bad fractions
-        for key in ("window", "units", "batch_size", "max_epochs", "patience", "folds", "horizon"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.update_epochs < 0 or self.max_lag < 0 or self.learning_rate <= 0:
-            raise ValueError("update_epochs and max_lag must not be negative, learning_rate positive")
         test = int(round(length * self.test_fraction))
         if min(length - test, test) < 2 * (self.window + self.horizon) or test < self.folds * 2:
             raise ValueError(f"{length} prices are too few for window {self.window}, horizon {self.horizon} "
                              f"and {self.folds} folds")
-        if not self.seeds:
-            raise ValueError("seeds must not be empty")
+
+    def resolved(self):
+        available = len(ts.read_prices(self.csv) if self.csv else ts.sp500())
+        return {"series": self.real_name, "length": min(available, self.length or available)}
 
     @property
     def real_name(self):
@@ -298,9 +297,6 @@ def run_series(name, prices, config, seed, compiled):
         extra = dict(lags=result["lags"]) if row["model"] == "ar" else \
             dict(epochs=result["epochs"], seconds=result["seconds"]) if row["model"] == "lstm" else {}
         rows.append(dict(record="forecast", **row, **extra))
-        if row["model"] == "lstm":
-            log.info("stock_forecast seed=%d %-12s LSTM MSE / zero %.3f, direction %.3f, DM p %.3f (%d epochs)",
-                     seed, name, row["mse_ratio"], row["directional_accuracy"], row["dm_p"], result["epochs"])
     # The test period day by day, for the plots; the day before's price is price * exp(-realized).
     dates = prices.index[test + 1]
     rows += [dict(record="test", t=int(t), date=str(date.date()) if hasattr(date, "date") else None,
@@ -311,12 +307,17 @@ def run_series(name, prices, config, seed, compiled):
 
 def run(config):
     rows, compiled = [], {}
+    progress = Progress("stock_forecast", len(config.seeds) * (3 if config.controls else 1))
     for seed in config.seeds:
         # Seeded once per seed, not before every model: TensorFlow retraces every compiled
         # function after the global seed is set, about a second per model here.
         keras.utils.set_random_seed(seed)
         for name, prices in load_series(config, seed).items():
-            rows += [dict(seed=seed, series=name, **row) for row in run_series(name, prices, config, seed, compiled)]
+            series_rows = run_series(name, prices, config, seed, compiled)
+            rows += [dict(seed=seed, series=name, **row) for row in series_rows]
+            lstm = next(row for row in series_rows if row["record"] == "forecast" and row["model"] == "lstm")
+            progress.done("seed=%d %s: LSTM MSE / zero %.3f, direction %.3f, DM p %.3f (%d epochs)", seed, name,
+                          lstm["mse_ratio"], lstm["directional_accuracy"], lstm["dm_p"], lstm["epochs"])
     return pd.DataFrame(rows)
 
 
@@ -435,6 +436,7 @@ CLAIMS = [
         f"{MAKRIDAKIS}. The efficient-market view: daily returns are close to unpredictable.",
         "real series: one-sided Diebold-Mariano test of LSTM vs zero return, p > 0.05 for every seed",
         _real_series,
+        headline=("LSTM MSE / zero", "Diebold-Mariano p"),
     ),
     Claim(
         "price_illusion",
@@ -530,8 +532,3 @@ PLOTS = {
     "error_vs_horizon.png": plot_error_vs_horizon,
     "price_illusion.png": plot_price_illusion,
 }
-
-if __name__ == "__main__":
-    from experiments.runner import script_main
-
-    script_main(__file__)

@@ -24,9 +24,8 @@ def quick_results(tmp_path_factory):
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
     """`quick_run(name)` runs an experiment's quick configuration through the runner, once
-    per session, and returns its stored table and results folder."""
-    import pandas as pd
-
+    per session, and returns its stored table (timings joined) and results folder."""
+    from experiments import storage
     from experiments.runner import main
 
     done = {}
@@ -35,7 +34,7 @@ def quick_run(tmp_path_factory):
         if name not in done:
             out = tmp_path_factory.mktemp("results")
             assert main(["run", name, "--quick", "--out", str(out)]) == 0
-            done[name] = pd.read_csv(out / name / "metrics.csv"), out / name
+            done[name] = storage.load(out / name)[0], out / name
         return done[name]
 
     return run

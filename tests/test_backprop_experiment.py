@@ -41,4 +41,4 @@ def test_claims_are_computed_from_the_table(quick):
     assert [claim.evaluate(table) for claim in backprop.CLAIMS] == stored
     forged = table.copy()
     forged.loc[forged["record"] == "check", "hand_vs_auto"] = 0.1
-    assert backprop.CLAIMS[0].evaluate(forged)["passed"] is False
+    assert backprop.CLAIMS[0].evaluate(forged)["verdict"] == "FAIL"

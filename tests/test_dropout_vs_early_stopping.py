@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from experiments import dropout_vs_early_stopping as experiment
-from experiments.runner import main
 from zoo import datasets
 
 
@@ -59,7 +58,7 @@ def test_noise_is_memorized_late_and_dropout_slows_it(quick):
 def test_claims_are_recorded_and_gl_order_holds(quick):
     table, claims = quick
     assert [c["id"] for c in claims] == [c.id for c in experiment.CLAIMS]
-    assert claims[-1]["id"] == "gl_alpha_order" and claims[-1]["passed"] is True
+    assert claims[-1]["id"] == "gl_alpha_order" and claims[-1]["verdict"] == "pass"
     assert claims[1]["measured"].startswith("not measured")  # quick trains no clean dropout run
     assert [claim.evaluate(table) for claim in experiment.CLAIMS] == claims
 
@@ -73,10 +72,3 @@ def test_restored_weights_give_the_logged_test_accuracy_of_the_kept_epoch():
     kept = records[records[0]["kept_epoch"] - 1]
     accuracy = np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test)
     assert accuracy == pytest.approx(kept["test_accuracy"])
-
-
-def test_bad_settings_are_rejected(capsys):
-    assert main(["run", "dropout_vs_early_stopping", "--set", "dropout_rates=0.2,1.0"]) == 2
-    assert "dropout_rates must lie in (0, 1)" in capsys.readouterr().err
-    assert main(["run", "dropout_vs_early_stopping", "--set", "label_noise=1.5"]) == 2
-    assert "label_noise" in capsys.readouterr().err

@@ -21,7 +21,7 @@ def test_gradient_noise_falls_with_the_batch(quick):
         variance = rows.set_index("batch_size")["variance"].sort_index()
         assert variance.is_monotonic_decreasing
         assert variance.iloc[0] / variance.iloc[-1] > 0.5 * variance.index[-1] / variance.index[0]
-    assert gradient_descent.CLAIMS[0].evaluate(table)["passed"]
+    assert gradient_descent.CLAIMS[0].evaluate(table)["verdict"] == "pass"
 
 
 def test_an_epoch_is_one_update_for_full_batch_and_n_for_batch_size_1(quick):
@@ -63,7 +63,7 @@ def test_claims_are_computed_from_the_table(quick):
     assert [claim.evaluate(table) for claim in gradient_descent.CLAIMS] == stored
     forged = table.copy()
     forged.loc[forged["record"] == "noise", "variance"] = 1.0
-    assert gradient_descent.CLAIMS[0].evaluate(forged)["passed"] is False
+    assert gradient_descent.CLAIMS[0].evaluate(forged)["verdict"] == "FAIL"
 
 
 def test_bad_settings_are_rejected():

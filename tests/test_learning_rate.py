@@ -32,7 +32,7 @@ def test_adam_is_best_at_a_much_smaller_rate_than_sgd(quick):
 
 def test_range_test_and_tuner_land_near_the_sweep(quick):
     table, _ = quick
-    assert learning_rate.CLAIMS[1].evaluate(table)["passed"]
+    assert learning_rate.CLAIMS[1].evaluate(table)["verdict"] == "pass"
     tuner = table[table["record"] == "tuner"]
     assert (tuner["trials"] == learning_rate.Config(**learning_rate.QUICK).tuner_trials).all()
     assert tuner["hidden_units"].isin(learning_rate.WIDTHS).all()
@@ -55,7 +55,7 @@ def test_claims_are_computed_from_the_table(quick):
     assert [claim.evaluate(table) for claim in learning_rate.CLAIMS] == stored
     forged = table.copy()
     forged.loc[forged["record"] == "suggestion", "learning_rate"] = 1e-5
-    assert learning_rate.CLAIMS[1].evaluate(forged)["passed"] is False
+    assert learning_rate.CLAIMS[1].evaluate(forged)["verdict"] == "FAIL"
 
 
 def test_bad_settings_are_rejected():

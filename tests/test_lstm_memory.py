@@ -43,7 +43,7 @@ def test_claims_are_computed_from_the_table(quick):
     assert [claim.evaluate(table) for claim in lstm_memory.CLAIMS] == stored
     forged = table.copy()
     forged.loc[(forged["record"] == "final") & (forged["cell"] == "simple_rnn"), "test_mse"] = 0.001
-    assert lstm_memory.CLAIMS[1].evaluate(forged)["passed"] is False
+    assert lstm_memory.CLAIMS[1].evaluate(forged)["verdict"] == "FAIL"
 
 
 def test_bad_settings_are_rejected():

@@ -33,14 +33,14 @@ def test_standardizing_by_hand_and_by_a_normalization_layer_agree(quick):
 
 def test_gradient_descent_steps_follow_the_condition_number(quick):
     table, _ = quick
-    assert normalization.CLAIMS[0].evaluate(table)["passed"]
+    assert normalization.CLAIMS[0].evaluate(table)["verdict"] == "pass"
     gd = table[table["record"] == "gd"].set_index(["seed", "setting"])["steps"]
     assert (gd.xs("loans, raw", level="setting") > 10 * gd.xs("loans, standardized", level="setting")).all()
 
 
 def test_layer_normalization_gives_each_example_mean_0_and_std_1(quick):
     table, _ = quick
-    assert normalization.CLAIMS[2].evaluate(table)["passed"]
+    assert normalization.CLAIMS[2].evaluate(table)["verdict"] == "pass"
 
 
 def test_claims_are_computed_from_the_table(quick):
@@ -49,4 +49,4 @@ def test_claims_are_computed_from_the_table(quick):
     assert [claim.evaluate(table) for claim in normalization.CLAIMS] == stored
     forged = table.copy()
     forged.loc[forged["record"] == "layer_norm", "std_deviation"] = 0.1
-    assert normalization.CLAIMS[2].evaluate(forged)["passed"] is False
+    assert normalization.CLAIMS[2].evaluate(forged)["verdict"] == "FAIL"

@@ -42,7 +42,7 @@ def test_claims_are_computed_from_the_table(quick):
     assert [claim.evaluate(table) for claim in perceptron.CLAIMS] == stored
     forged = table.copy()
     forged.loc[(forged["task"] == "xor") & (forged["model"] == "neuron"), "accuracy"] = 1.0
-    assert perceptron.CLAIMS[1].evaluate(forged)["passed"] is False
+    assert perceptron.CLAIMS[1].evaluate(forged)["verdict"] == "FAIL"
 
 
 def test_bad_settings_are_rejected():

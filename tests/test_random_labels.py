@@ -43,5 +43,5 @@ def test_claims_are_computed_from_the_table(quick_results):
     # A table where random labels were not memorized fails the first claim.
     forged = table.copy()
     forged.loc[forged["condition"] == "random_labels", "train_accuracy"] = 0.5
-    assert random_labels.CLAIMS[0].evaluate(forged)["passed"] is False
+    assert random_labels.CLAIMS[0].evaluate(forged)["verdict"] == "FAIL"
     assert np.isfinite(stored[0]["measured"]["train_accuracy"]["mean"])

@@ -19,3 +19,26 @@ def test_reuse_snippet_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the snippet saves mlp.keras in the working directory
     exec(compile(snippet, str(README), "exec"), {})
     assert (tmp_path / "mlp.keras").exists()
+
+
+def test_every_command_example_is_accepted_by_the_command_line():
+    import shlex
+
+    from experiments import runner
+
+    section = README.read_text().split("## Running experiments", 1)[1].split("##", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+    examples = [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+    assert len(examples) >= 10
+    parser = runner._parser()
+    for example in examples:
+        words = shlex.split(example)
+        if words[:3] == ["python", "-m", "experiments"]:
+            argv = words[3:]
+        else:  # python experiments/NAME.py ...
+            argv = ["run", Path(words[1]).stem, *words[2:]]
+        args = parser.parse_args(argv)  # raises UsageError on an option that does not exist
+        if args.command == "run":
+            for name in args.names if args.names != ["all"] else []:
+                runner.experiments.check_name(name)
+            runner.split_pairs(args.settings)

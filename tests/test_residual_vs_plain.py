@@ -47,7 +47,7 @@ def test_claims_are_computed_from_the_table(quick):
     assert [claim.evaluate(table) for claim in residual_vs_plain.CLAIMS] == stored
     forged = table.copy()
     forged.loc[(forged["record"] == "final") & (forged["arm"] == "plain"), "train_accuracy"] = 0.9
-    assert residual_vs_plain.CLAIMS[0].evaluate(forged)["passed"] is False
+    assert residual_vs_plain.CLAIMS[0].evaluate(forged)["verdict"] == "FAIL"
 
 
 def test_the_resnet_twins_train_on_images():

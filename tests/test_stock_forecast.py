@@ -56,7 +56,7 @@ def test_claims_are_computed_from_the_table(quick):
     assert [claim.evaluate(table) for claim in stock_forecast.CLAIMS] == stored
     forged = table.copy()
     forged.loc[(forged["series"] == "ar1") & (forged["model"] == "lstm"), "mse_ratio"] = 1.0
-    assert stock_forecast.CLAIMS[0].evaluate(forged)["passed"] is False
+    assert stock_forecast.CLAIMS[0].evaluate(forged)["verdict"] == "FAIL"
 
 
 # --- leakage ---------------------------------------------------------------------------
