@@ -4,8 +4,6 @@ Wall-clock times are not compared: they live in `config.json` and `timings.csv`,
 no two runs share.
 """
 
-import json
-
 import numpy as np
 
 from experiments import storage
@@ -27,8 +25,11 @@ def folders(ours, theirs, tolerance=0.0):
         except ResultsError as error:
             return [str(error)]
     (table, record, _), (other_table, other_record, _) = loaded
-    lines = _settings(record, other_record)
-    lines += _verdicts(_claims(ours), _claims(theirs))
+    try:
+        lines = _verdicts(_claims(ours), _claims(theirs))
+    except ResultsError as error:
+        return [str(error)]
+    lines = _settings(record, other_record) + lines
     lines += _tables(_untimed(table), _untimed(other_table), tolerance)
     backends = [r.get("backend", "tensorflow") for r in (record, other_record)]
     if lines and backends[0] != backends[1]:
@@ -37,10 +38,7 @@ def folders(ours, theirs, tolerance=0.0):
 
 
 def _claims(folder):
-    try:
-        return {claim["id"]: claim["verdict"] for claim in json.loads((folder / "claims.json").read_text())}
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ResultsError(f"cannot read {folder / 'claims.json'}: {error}") from None
+    return {claim["id"]: claim["verdict"] for claim in storage.read_claims(folder)}
 
 
 def _settings(record, other):

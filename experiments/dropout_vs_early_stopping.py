@@ -48,7 +48,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.claims import Claim, NotMeasured, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
     distinct, fraction, layer_widths, less_than, may_be_empty, non_negative, one_of, positive,
@@ -240,10 +240,10 @@ def rows_of(table, condition, noise=0.0):
 
 
 def runs_of(rows, condition, noise=0.0):
-    """`rows_of`, indexed by seed; a `KeyError` if the condition was not run."""
+    """`rows_of`, indexed by seed; `NotMeasured` if the condition was not run."""
     selected = rows_of(rows, condition, noise)
     if selected.empty:
-        raise KeyError(f"no run of {condition!r} at label noise {noise}")
+        raise NotMeasured(f"no run of {condition!r} at label noise {noise}")
     return selected.set_index("seed")
 
 

@@ -29,7 +29,10 @@ every step). Every run of a seed starts from the same weights.
   seconds are its updates times its median seconds per update, timed by
   `zoo.callbacks.EpochTimer` around the training steps alone; measuring never counts.
   Epochs are compared at the full batch's first measurement (10 epochs), seconds at
-  the end of the shortest best run.
+  the end of the shortest best run. Those timings are the lesson, so unlike the other
+  experiments this one's table, claims and plots change from run to run with the
+  machine's speed (the timings themselves are stored in `timings.csv`), and its
+  per-second claim is judged on each run as it came.
 
     python -m experiments run gradient_descent              # about 1.5 minutes, 3 seeds
     python experiments/gradient_descent.py --quick          # about 15 seconds, 2 seeds
@@ -102,6 +105,8 @@ class Config:
         size = self.train_size or datasets.TRAIN_SIZES[self.dataset]
         if max(self.batch_sizes) > size or max(self.noise_batch_sizes) > size:
             raise ValueError(f"batch_sizes and noise_batch_sizes must be at most the training set's {size}")
+        if len({batch or size for batch in self.batch_sizes}) < len(self.batch_sizes):
+            raise ValueError(f"batch_sizes must not name the full batch twice (0 is the training set's {size})")
         if len(self.epochs) != len(self.batch_sizes):
             raise ValueError(f"give one epochs value per batch size, got {len(self.epochs)} for "
                              f"{len(self.batch_sizes)}")

@@ -1,7 +1,8 @@
 """Renders an experiment's stored table into `table.md`, `claims.json` and plots, and the
 index `results/README.md`. Everything here is a pure function of the stored data, so
-running the report twice gives byte-identical files; wall-clock times appear only in
-the index (and live in `config.json`)."""
+running the report twice gives byte-identical files. Wall-clock times appear in the
+index (from `config.json`), and in an experiment's own files only where its lesson is a
+wall-clock measurement (gradient_descent's cost per update)."""
 
 import io
 import json
@@ -17,7 +18,8 @@ from experiments.progress import duration  # noqa: E402
 
 def render(module, table, record):
     """Returns `{file name: bytes}` for `table.md`, `claims.json` and every plot."""
-    claims = [claim.evaluate(table) for claim in module.CLAIMS]
+    defaults = record.get("defaults", not record.get("quick"))
+    claims = [claim.evaluate(table, defaults) for claim in module.CLAIMS]
     files = {
         "claims.json": (json.dumps(claims, indent=2, ensure_ascii=False) + "\n").encode(),
         "table.md": _table_markdown(module, table, record, claims).encode(),

@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
 import platform
 import shlex
@@ -38,28 +39,21 @@ log = logging.getLogger("experiments")
 # --- configuration -----------------------------------------------------------------
 
 
-def make_config(module, quick=False, seeds=None, pairs=(), strict=True):
-    """The experiment's `Config` with the quick overrides, seed count and `--set` pairs.
-
-    With `strict=False` a key the experiment does not have is skipped (for a run of
-    several experiments, where each key must belong to at least one of them).
-    """
+def make_config(module, quick=False, seeds=None, pairs=()):
+    """The experiment's `Config` with the quick overrides, seed count and `--set` pairs."""
     fields = settings.fields(module.Config)
     overrides = dict(module.QUICK) if quick else {}
     if seeds is not None:
         overrides["seeds"] = tuple(range(seeds))
     for key, text in pairs:
         if key not in fields:
-            if strict:
-                raise UsageError(f"unknown setting {key!r} for {module_name(module)}; "
-                                 f"settings: {', '.join(fields)}")
-            continue
+            raise UsageError(f"unknown setting {key!r} for {module_name(module)}; settings: {', '.join(fields)}")
         try:
             overrides[key] = settings.parse(text, fields[key][0], key)
         except ValueError as error:
             raise UsageError(f"{module_name(module)}: {error}") from None
     try:
-        return dataclasses.replace(module.Config(), **overrides)
+        return module.Config(**overrides)
     except (ValueError, TypeError) as error:
         raise UsageError(f"{module_name(module)}: {error}") from None
 
@@ -104,7 +98,7 @@ def command_line(name, quick, seeds, pairs):
 
 
 def run_experiment(name, module, config, out_dir, command, quick=False):
-    """Runs one experiment and writes `out_dir/name/`; returns its claim records."""
+    """Runs one experiment and writes `out_dir/name/`; returns its claim records and record."""
     import io
 
     import keras
@@ -116,20 +110,19 @@ def run_experiment(name, module, config, out_dir, command, quick=False):
     with contextlib.redirect_stdout(sys.stderr):  # what training prints joins the progress lines
         table = module.run(config)
     wall = round(time.perf_counter() - started, 1)
-    metrics, timings = storage.split_timings(table.to_csv(index=False))
-    data = {"metrics.csv": metrics, **({"timings.csv": timings} if timings else {})}
+    data, checksums = storage.data_files(table)
     record = {
         "experiment": name,
         "command": command,
         "backend": keras.backend.backend(),
         "quick": quick,
+        "defaults": config == module.Config(),
         "seeds": list(config.seeds),
         "config": resolved_settings(config),
         "wall_seconds": wall,
         "versions": _versions(),
         "git_commit": _git_commit(),
-        "files": {file_name: {"sha256": storage.digest(text), "rows": text.count("\n") - 1}
-                  for file_name, text in data.items()},
+        "files": checksums,
     }
     # Render from the CSV as stored, so `report` later rebuilds exactly these files.
     stored = pd.concat([pd.read_csv(io.StringIO(text), float_precision="round_trip") for text in data.values()],
@@ -147,12 +140,7 @@ def write_index(out_dir):
     runs = []
     for name in storage.experiment_folders(out_dir):
         folder = Path(out_dir) / name
-        try:
-            record = json.loads((folder / "config.json").read_text())
-            claims = json.loads((folder / "claims.json").read_text())
-        except (OSError, ValueError) as error:
-            raise ResultsError(f"cannot read the stored results in {folder}: {error}") from None
-        runs.append((name, experiments.describe(name), record, claims))
+        runs.append((name, experiments.describe(name), storage.read_record(folder)[0], storage.read_claims(folder)))
     storage.atomic_write(Path(out_dir) / "README.md", report.render_index(runs))
 
 
@@ -164,27 +152,14 @@ def rebuild_reports(out_dir=RESULTS_DIR):
     """
     from experiments import report
 
-    storage.check_readable(out_dir)
     with storage.Lock(out_dir):
         rebuilt = {}
         for name in storage.experiment_folders(out_dir):
             table, record, files = storage.load(Path(out_dir) / name)
-            if "files" not in record:  # written before timings were kept apart
-                files, record = _with_timings_apart(files, record)
             rebuilt[name] = {**files, **report.render(experiments.get(name), table, record)}
         for name, files in rebuilt.items():
             storage.replace_folder(Path(out_dir) / name, files)
         write_index(out_dir)
-
-
-def _with_timings_apart(files, record):
-    """Stores an older run's results the way runs store them now: wall-clock columns in
-    `timings.csv` and the data files' checksums in `config.json`. No value changes."""
-    metrics, timings = storage.split_timings(files["metrics.csv"].decode())
-    data = {"metrics.csv": metrics, **({"timings.csv": timings} if timings else {})}
-    record = {**record, "files": {file_name: {"sha256": storage.digest(text), "rows": text.count("\n") - 1}
-                                  for file_name, text in data.items()}}
-    return {"config.json": json.dumps(record, indent=2) + "\n", **data}, record
 
 
 def _versions():
@@ -260,13 +235,16 @@ def command_run(args):
     unknown = [key for key, _ in pairs if key not in known]
     if unknown:
         which = names[0] if len(names) == 1 else "any of " + ", ".join(names)
-        raise UsageError(f"unknown setting {unknown[0]!r} for {which}")
-    # Check every configuration before training anything: a typo fails at once.
-    configs = [make_config(m, args.quick, args.seeds, pairs, strict=False) for m in modules]
+        raise UsageError(f"unknown setting {unknown[0]!r} for {which}; settings: {', '.join(sorted(known))}")
+    # Each key applies to the experiments that have it. Every configuration is checked
+    # before anything trains: a typo fails at once.
+    own = [[(key, value) for key, value in pairs if key in settings.fields(m.Config)] for m in modules]
+    configs = [make_config(m, args.quick, args.seeds, pairs_) for m, pairs_ in zip(modules, own)]
+    if out.is_dir():
+        storage.check_all(out)  # the index reads every folder: a damaged one fails now, not after training
     with storage.Lock(out):
-        for name, module, config in zip(names, modules, configs):
-            own = [(key, value) for key, value in pairs if key in settings.fields(module.Config)]
-            command = command_line(name, args.quick, args.seeds, own)
+        for name, module, config, pairs_ in zip(names, modules, configs, own):
+            command = command_line(name, args.quick, args.seeds, pairs_)
             claims, record = run_experiment(name, module, config, out, command, quick=args.quick)
             print_verdicts(name, claims, Path(out) / name)
             log.info("%s: %.0f s", name, record["wall_seconds"])
@@ -291,13 +269,13 @@ def command_show(args):
         experiments.check_name(args.name)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    folder = storage.check_readable(args.results, "--results") / args.name
+    committed = {}
+    if folder.exists():  # a damaged folder is an error, not a silent "no results"
+        storage.load(folder)
+        committed = {claim["id"]: claim for claim in storage.read_claims(folder)}
     module = experiments.get(args.name)
     print(f"{module.TITLE} ({args.name})\n\n{module.CONCEPT}\n")
-    committed = {}
-    folder = Path(args.results) / args.name
-    if (folder / "claims.json").is_file():
-        storage.load(folder)  # a corrupt folder is an error, not a silent "no results"
-        committed = {claim["id"]: claim for claim in json.loads((folder / "claims.json").read_text())}
     where = f"in {_shown(folder)}" if committed else f"none in {_shown(args.results)}"
     print(f"Claims (verdicts {where}):")
     for claim in module.CLAIMS:
@@ -306,7 +284,7 @@ def command_show(args):
         print(f"- [{verdict}] {claim.id}: {claim.statement}")
         print(f"    criterion: {claim.criterion}")
         if stored:
-            print(f"    measured: {stored.get('headline', stored['measured'])}")
+            print(f"    measured: {stored['headline']}")
     return 0
 
 
@@ -321,8 +299,8 @@ def command_check(args):
             experiments.check_name(name)
         except ValueError as error:
             raise UsageError(str(error)) from None
-    if args.tolerance < 0:
-        raise UsageError(f"--tolerance must not be negative, got {args.tolerance}")
+    if not math.isfinite(args.tolerance) or args.tolerance < 0:
+        raise UsageError(f"--tolerance must be a finite number, not negative, got {args.tolerance}")
     if not names:
         raise UsageError(f"{args.results} holds no experiment's results")
     different = 0

@@ -2,7 +2,7 @@
 
 A results folder (`results/`, the scratch folder `runs/`, or any `--out DIR`) holds one
 folder per experiment and the index `README.md`, and is marked by a small manifest file,
-`MANIFEST`, so that the runner never writes over files it did not write: a folder without
+`.zoo-results`, so that the runner never writes over files it did not write: a folder without
 it is taken only while it is empty.
 
 Writes are all or nothing, per experiment: the whole experiment folder is written into a
@@ -15,6 +15,7 @@ One run at a time writes a results folder: it holds an exclusive lock on `.lock`
 the operating system releases however the process ends.
 """
 
+import contextlib
 import csv
 import ctypes
 import errno
@@ -110,8 +111,6 @@ class Lock:
 
     def __enter__(self):
         self.folder.mkdir(exist_ok=True)
-        if not is_results_folder(self.folder):
-            atomic_write(self.folder / MANIFEST, _MANIFEST_TEXT)
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -134,10 +133,13 @@ class Lock:
         os.write(fd, f"{os.getpid()}\n".encode())
         self.fd = fd
         _tidy(self.folder)
+        if not is_results_folder(self.folder):
+            atomic_write(self.folder / MANIFEST, _MANIFEST_TEXT)
         return self
 
     def __exit__(self, *exc):
-        os.unlink(self.path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
         os.close(self.fd)
         self.fd = None
 
@@ -245,70 +247,105 @@ def digest(data):
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
+def data_files(table):
+    """The stored form of a run's table: `({file name: text}, checksums)`, with `metrics.csv`
+    and, if the table has wall-clock columns, `timings.csv`; `checksums` goes into
+    `config.json` as its `files` entry, so that a later reader can tell a damaged file."""
+    metrics, timings = split_timings(table.to_csv(index=False))
+    data = {"metrics.csv": metrics, **({"timings.csv": timings} if timings else {})}
+    return data, {name: {"sha256": digest(text), "rows": text.count("\n") - 1} for name, text in data.items()}
+
+
+def _failure(folder):
+    def fail(problem):
+        raise ResultsError(f"cannot read the stored results in {folder}: {problem}")
+
+    return fail
+
+
+def _read(folder, file_name, fail):
+    try:
+        return (Path(folder) / file_name).read_bytes()
+    except OSError as error:
+        fail(f"{file_name}: {error.strerror or error}")
+
+
+def read_record(folder):
+    """`config.json` of the experiment folder `folder`, checked: `(record, its bytes)`."""
+    fail = _failure(folder)
+    data = _read(folder, "config.json", fail)
+    try:
+        record = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        fail(f"config.json is not valid JSON ({error})")
+    if not isinstance(record, dict):
+        fail("config.json does not hold a run's record")
+    missing = [key for key in ("experiment", "seeds", "config", "wall_seconds", "files") if key not in record]
+    if missing:
+        fail(f"config.json lacks {', '.join(missing)}")
+    if record["experiment"] != Path(folder).name:
+        fail(f"config.json records experiment {record['experiment']!r}, not {Path(folder).name!r}")
+    files = record["files"]
+    well_formed = (
+        isinstance(record["seeds"], list) and record["seeds"] and isinstance(record["config"], dict)
+        and isinstance(record["wall_seconds"], (int, float)) and isinstance(files, dict) and "metrics.csv" in files
+        and set(files) <= {"metrics.csv", "timings.csv"}
+        and all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str) for entry in files.values())
+    )
+    if not well_formed:
+        fail("config.json's seeds, config, wall_seconds or files are malformed")
+    return record, data
+
+
+def read_claims(folder):
+    """`claims.json` of the experiment folder `folder`, checked: a list of claim records."""
+    fail = _failure(folder)
+    try:
+        claims = json.loads(_read(folder, "claims.json", fail))
+    except (ValueError, UnicodeDecodeError) as error:
+        fail(f"claims.json is not valid JSON ({error})")
+    keys = {"id", "statement", "verdict", "headline", "measured", "criterion"}
+    if not isinstance(claims, list) or not all(isinstance(c, dict) and keys <= set(c) for c in claims):
+        fail("claims.json does not hold a list of claims")
+    return claims
+
+
 def load(folder):
     """Reads and checks the stored results in `folder`; returns `(table, record, files)`:
     the measurements (timings joined back), `config.json`'s record, and the stored data
     files as bytes (`config.json`, `metrics.csv`, and `timings.csv` if any).
 
     Raises `ResultsError` naming the file when the folder is incomplete, a file is not
-    what the runner wrote (corrupt, truncated, header only, edited), or the record does
-    not describe this experiment.
+    what the runner wrote (corrupt, truncated, header only, edited: its checksum, kept in
+    `config.json`, differs), or the record does not describe this experiment.
     """
     import pandas as pd
 
-    folder = Path(folder)
-    name = folder.name
-
-    def fail(problem):
-        raise ResultsError(f"cannot read the stored results in {folder}: {problem}")
-
-    files = {}
-    for file_name in ("config.json", "metrics.csv"):
-        try:
-            files[file_name] = (folder / file_name).read_bytes()
-        except OSError as error:
-            fail(f"{file_name}: {error.strerror or error}")
-    try:
-        record = json.loads(files["config.json"])
-    except (ValueError, UnicodeDecodeError) as error:
-        fail(f"config.json is not valid JSON ({error})")
-    if not isinstance(record, dict):
-        fail("config.json does not hold a run's record")
-    missing = [key for key in ("experiment", "seeds", "config", "wall_seconds") if key not in record]
-    if missing:
-        fail(f"config.json lacks {', '.join(missing)}")
-    if record["experiment"] != name:
-        fail(f"config.json records experiment {record['experiment']!r}, not {name!r}")
-    if not isinstance(record["seeds"], list) or not record["seeds"] or not isinstance(record["config"], dict):
-        fail("config.json's seeds or config are malformed")
-    stored = record.get("files", {})
-    if "timings.csv" in stored:
-        try:
-            files["timings.csv"] = (folder / "timings.csv").read_bytes()
-        except OSError as error:
-            fail(f"timings.csv: {error.strerror or error}")
-    for file_name, expected in stored.items():
-        if file_name not in files or digest(files[file_name]) != expected.get("sha256"):
-            fail(f"{file_name} is not the file this run wrote (its checksum differs: truncated or edited)")
+    fail = _failure(folder)
+    record, files = read_record(folder)
+    files = {"config.json": files}
     tables = []
-    for file_name in ("metrics.csv", "timings.csv"):
-        if file_name not in files:
-            continue
-        text = files[file_name].decode(errors="replace")
-        rows = list(csv.reader(io.StringIO(text)))
-        if len(rows) < 2:
+    for file_name, expected in record["files"].items():
+        files[file_name] = _read(folder, file_name, fail)
+        if digest(files[file_name]) != expected["sha256"]:
+            fail(f"{file_name} is not the file this run wrote (its checksum differs: truncated or edited)")
+        text = files[file_name].decode()
+        if text.count("\n") < 2:
             fail(f"{file_name} has no rows")
-        if any(len(row) != len(rows[0]) for row in rows):
-            fail(f"{file_name} has rows of the wrong length (truncated?)")
         tables.append(pd.read_csv(io.StringIO(text), float_precision="round_trip"))
     if len(tables) > 1 and len(tables[0]) != len(tables[1]):
         fail("metrics.csv and timings.csv have different numbers of rows")
-    table = pd.concat(tables, axis=1)
-    if "seed" in table and set(table["seed"].dropna().astype(int)) != set(record["seeds"]):
-        fail("metrics.csv does not hold every recorded seed (truncated?)")
-    return table, record, files
+    return pd.concat(tables, axis=1), record, files
 
 
 def experiment_folders(folder):
     """The registered experiments that have a folder in the results folder `folder`."""
     return [name for name in experiments.EXPERIMENTS if (Path(folder) / name).is_dir()]
+
+
+def check_all(folder):
+    """Reads every experiment folder in the results folder `folder` as the index will:
+    `ResultsError` now, before a run trains, rather than after."""
+    for name in experiment_folders(folder):
+        read_record(Path(folder) / name)
+        read_claims(Path(folder) / name)

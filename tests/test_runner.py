@@ -116,7 +116,11 @@ BAD_INPUT = [
     ("range", ["run", "random_labels", "--seeds", "-3"], 2, "--seeds must be at least 1"),
     ("range", ["run", "random_labels", "--seeds", "100000"], 2, "--seeds must be at most 1000"),
     ("range", ["check", "--tolerance", "-1", "--results", "{results}", "--against", "{results}"], 2,
-     "--tolerance must not be negative"),
+     "--tolerance must be a finite number, not negative"),
+    ("range", ["check", "--tolerance", "nan", "--results", "{results}", "--against", "{results}"], 2,
+     "--tolerance must be a finite number"),
+    ("range", ["run", "gradient_descent", "--set", "batch_sizes=32,0,4000"], 2, "full batch twice"),
+    ("out", ["show", "random_labels", "--results", "{tmp}/typo"], 2, "no such folder"),
     ("seeds", ["run", "random_labels", "--set", "seeds=-1"], 2, "seeds must be integers between 0 and"),
     ("seeds", ["run", "random_labels", "--set", "seeds=1,1"], 2, "seeds must not repeat a value"),
     ("seeds", ["run", "random_labels", "--set", "seeds="], 2, "seeds must not be empty"),
@@ -170,11 +174,6 @@ def test_bad_input_gets_one_line_and_an_exit_status_before_any_training(
     assert snapshot(storage.RESULTS_DIR) == committed
 
 
-def legacy(record):
-    """The record as runs wrote it before they kept checksums: only the structure is checked."""
-    return {key: value for key, value in record.items() if key != "files"}
-
-
 # (how the folder is damaged, message). Each damages a copy of a quick run's results.
 CORRUPT = [
     ("config-not-json", "config.json is not valid JSON"),
@@ -187,9 +186,9 @@ CORRUPT = [
     ("metrics-truncated-mid-row", "checksum differs"),
     ("metrics-truncated-at-a-row", "checksum differs"),
     ("metrics-edited", "checksum differs"),
-    ("legacy-header-only", "metrics.csv has no rows"),
-    ("legacy-truncated-mid-row", "rows of the wrong length"),
-    ("legacy-lost-a-seed", "does not hold every recorded seed"),
+    ("config-without-checksums", "config.json lacks files"),
+    ("config-files-malformed", "files are malformed"),
+    ("metrics-and-checksum-header-only", "metrics.csv has no rows"),
 ]
 
 
@@ -198,8 +197,6 @@ def damage(folder, how):
     record = json.loads(config.read_text())
     text = metrics.read_text()
     lines = text.splitlines(keepends=True)
-    if how.startswith("legacy"):
-        config.write_text(json.dumps(legacy(record)))
     if how == "config-not-json":
         config.write_text("{not json")
     elif how == "config-empty-object":
@@ -212,17 +209,23 @@ def damage(folder, how):
         config.unlink()
     elif how == "metrics-missing":
         metrics.unlink()
-    elif how.endswith("header-only"):
+    elif how == "config-without-checksums":
+        config.write_text(json.dumps({key: value for key, value in record.items() if key != "files"}))
+    elif how == "config-files-malformed":
+        config.write_text(json.dumps({**record, "files": []}))
+    elif how == "metrics-and-checksum-header-only":  # an empty table, stored consistently
         metrics.write_text(lines[0])
-    elif how.endswith("truncated-mid-row"):
+        files = {**record["files"], "metrics.csv": {"sha256": storage.digest(lines[0]), "rows": 0}}
+        config.write_text(json.dumps({**record, "files": files}))
+    elif how == "metrics-header-only":
+        metrics.write_text(lines[0])
+    elif how == "metrics-truncated-mid-row":
         middle = len(lines) // 2  # cut the middle row after its fourth field
         metrics.write_text("".join(lines[:middle]) + ",".join(lines[middle].split(",")[:4]) + ",")
     elif how == "metrics-truncated-at-a-row":
         metrics.write_text("".join(lines[:-1]))
     elif how == "metrics-edited":
         metrics.write_text(text.replace("0.9", "0.8", 1))
-    elif how == "legacy-lost-a-seed":
-        metrics.write_text("".join(line for line in lines if not line.startswith("1,")))
 
 
 @pytest.mark.parametrize("how, message", CORRUPT, ids=[case[0] for case in CORRUPT])
@@ -241,13 +244,24 @@ def test_report_show_and_check_refuse_a_damaged_results_folder_and_write_nothing
     assert snapshot(copy) == before
 
 
-def test_a_legacy_record_without_checksums_is_still_read(quick_results, tmp_path):
+@pytest.mark.parametrize("claims", ["{not json", "{}", "[1]", '[{"id": "memorized"}]'])
+def test_a_damaged_claims_file_stops_show_check_and_a_run_before_training(
+        claims, quick_results, tmp_path, capsys, no_training):
     copy = tmp_path / "results"
     shutil.copytree(quick_results, copy)
-    config = copy / "random_labels" / "config.json"
-    config.write_text(json.dumps(legacy(json.loads(config.read_text()))))
-    assert main(["report", "--out", str(copy)]) == 0
-    assert "files" in json.loads(config.read_text())  # the report stores the checksums now
+    (copy / "random_labels" / "claims.json").write_text(claims)
+    before = snapshot(copy)
+    for argv in (["show", "random_labels", "--results", str(copy)],
+                 ["run", "backprop", "--quick", "--out", str(copy)]):
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "claims.json" in err, err
+    assert main(["check", "--results", str(copy), "--against", str(quick_results)]) == 1
+    assert "claims.json" in capsys.readouterr().out
+    assert snapshot(copy) == before
+    assert main(["report", "--out", str(copy)]) == 0  # claims.json is derived: the report rebuilds it
+    assert (copy / "random_labels" / "claims.json").read_bytes() == (
+        quick_results / "random_labels" / "claims.json").read_bytes()
 
 
 # --- where results go --------------------------------------------------------------------
@@ -439,12 +453,19 @@ def test_report_rebuilds_byte_identical_files(quick_results, tmp_path):
     assert rebuilt == first_run
 
 
-def test_the_same_run_twice_gives_byte_identical_results_but_for_config(stored, tmp_path):
+def test_the_same_run_twice_gives_byte_identical_results_but_for_config_and_timings(
+        stored, tmp_path, monkeypatch):
+    import numpy as np
+
+    rng = np.random.default_rng()
+    # Each run measures other wall-clock seconds, as real runs do.
+    monkeypatch.setattr(random_labels, "run", lambda config: stored.assign(seconds=rng.random(len(stored))))
     for out in ("a", "b"):
         assert main(["run", "random_labels", "--quick", "--out", str(tmp_path / out)]) == 0
     a, b = snapshot(tmp_path / "a" / "random_labels"), snapshot(tmp_path / "b" / "random_labels")
-    assert a.keys() == b.keys()
-    assert {name for name in a if a[name] != b[name]} <= {Path("config.json")}
+    assert a.keys() == b.keys() and Path("timings.csv") in a
+    assert {name for name in a if a[name] != b[name]} == {Path("config.json"), Path("timings.csv")}
+    assert main(["check", "--results", str(tmp_path / "a"), "--against", str(tmp_path / "b")]) == 0
 
 
 def test_check_finds_agreement_and_every_kind_of_difference(stored, quick_results, tmp_path, capsys):
@@ -516,6 +537,13 @@ def test_claims_that_were_not_run_are_not_measured_and_counted_apart(stored):
     assert report.tally(claims) == "4/4 pass, 1 not measured"
 
 
+def test_at_the_default_settings_an_error_in_a_claim_is_a_bug_not_a_missing_condition(stored):
+    broken = stored.drop(columns="test_accuracy")
+    assert random_labels.CLAIMS[0].evaluate(broken)["verdict"] == "not measured"
+    with pytest.raises(KeyError):
+        random_labels.CLAIMS[0].evaluate(broken, defaults=True)
+
+
 def test_run_all_applies_a_setting_to_the_experiments_that_have_it(monkeypatch, tmp_path, capsys):
     ran = {}
     monkeypatch.setattr(runner, "run_experiment",
@@ -562,9 +590,10 @@ def test_list_and_help_answer_without_importing_tensorflow_or_keras():
 
 def test_cli_and_script_are_quiet_and_exit_2_without_traceback(tmp_path):
     env = {key: value for key, value in ENV.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    out = str(tmp_path / "out")
     for command in (
-        [sys.executable, "-m", "experiments", "run", "random_labels", "--set", "target_accuracy=2"],
-        [sys.executable, "experiments/random_labels.py", "--set", "nope=1"],
+        [sys.executable, "-m", "experiments", "run", "random_labels", "--set", "target_accuracy=2", "--out", out],
+        [sys.executable, "experiments/random_labels.py", "--set", "nope=1", "--out", out],
     ):
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
         assert result.returncode == 2, result.stderr
@@ -581,7 +610,7 @@ def test_a_normal_run_prints_progress_verdicts_and_no_start_up_noise(tmp_path):
     assert result.stdout.startswith("backprop: ") and f"wrote {tmp_path / 'backprop'}/" in result.stdout
 
 
-def test_the_readme_names_every_command_and_they_exist(capsys):
+def test_the_readme_names_every_command():
     readme = (ROOT / "README.md").read_text()
     for command in ("list", "run", "show", "report", "check"):
         assert f"python -m experiments {command}" in readme
