@@ -19,6 +19,7 @@ the environment that keeps TensorFlow's start-up notices off the terminal.
 
 import ast
 import importlib
+import importlib.util
 import os
 import re
 import sys
@@ -86,8 +87,10 @@ def import_keras_quietly():
     """Imports Keras (and its backend) with the start-up notices filtered out.
 
     Standard error is captured at the file-descriptor level while Keras is imported and
-    its backend makes a first tensor (which is when TensorFlow looks for a GPU); the lines
-    that are not known start-up notices are written back, so real errors still show.
+    its backend makes a first tensor (which is when TensorFlow looks for a GPU), and on
+    another backend while TensorFlow, whose tf.data the zoo's pipelines use, does the
+    same; the lines that are not known start-up notices are written back, so real errors
+    still show.
     """
     global _keras_imported
     if _keras_imported:
@@ -103,6 +106,11 @@ def import_keras_quietly():
             import keras
 
             keras.ops.convert_to_numpy(keras.ops.zeros(()))
+            if keras.backend.backend() != "tensorflow" and importlib.util.find_spec("tensorflow"):
+                # The zoo's input pipelines use tf.data on every backend.
+                import tensorflow as tf
+
+                tf.zeros(())
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)

@@ -348,9 +348,33 @@ def _parser():
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time (tests and redirects replace it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def _log_to_stderr():
+    """The experiments' own progress lines on stderr, as plain messages. Only this logger:
+    the root logger stays at WARNING, so the INFO notices of the libraries underneath
+    (JAX's "Unable to initialize backend 'tpu'", absl's) stay off the terminal."""
+    if not log.handlers:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
 def main(argv=None):
     """Command-line entry point; returns the exit status."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    _log_to_stderr()
     try:
         parser = _parser()
         args = parser.parse_args(argv)
