@@ -11,6 +11,25 @@ def _cache_dir(tmp_path_factory):
     os.environ["ZOO_CACHE_DIR"] = str(tmp_path_factory.mktemp("zoo-cache"))
 
 
+@pytest.fixture
+def assert_saves_and_loads(tmp_path):
+    """`assert_saves_and_loads(model, x)`: the model saves to `.keras`, loads back with
+    `safe_mode=True` (no Lambda layers, every custom layer registered), and predicts `x`
+    exactly as before. Returns the loaded model."""
+    import keras
+    import numpy as np
+
+    def check(model, x):
+        expected = keras.ops.convert_to_numpy(model.predict_on_batch(x))
+        path = tmp_path / f"{model.name}.keras"
+        model.save(path)
+        loaded = keras.saving.load_model(path, safe_mode=True)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded.predict_on_batch(x)), expected)
+        return loaded
+
+    return check
+
+
 @pytest.fixture(scope="session")
 def quick_results(tmp_path_factory):
     """One quick run of random_labels, shared by the tests that read its results."""

@@ -14,7 +14,7 @@ import experiments
 from experiments import random_labels, runner, settings, storage
 from experiments.runner import main, make_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 

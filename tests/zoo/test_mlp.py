@@ -59,15 +59,11 @@ def test_training_learns_digits():
     assert before < 0.3 and after > 0.9
 
 
-def test_save_load_and_config_round_trips_give_identical_predictions(tmp_path):
+def test_save_load_and_config_round_trips_give_identical_predictions(assert_saves_and_loads):
     model = build_mlp(input_shape=(8, 8, 1), hidden_units=(32, 16), dropout_rate=0.2, input_dropout_rate=0.1, l2=1e-4)
     x = np.random.default_rng(0).random((7, 8, 8, 1)).astype("float32")
     expected = model.predict_on_batch(x)
-
-    path = tmp_path / "mlp.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    np.testing.assert_array_equal(loaded.predict_on_batch(x), expected)
+    assert_saves_and_loads(model, x)
 
     clone = keras.Model.from_config(model.get_config())
     clone.set_weights(model.get_weights())

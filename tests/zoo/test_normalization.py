@@ -24,12 +24,9 @@ def test_gradient_descent_steps_grow_with_the_condition_number():
 
 
 @pytest.mark.parametrize("normalization", [None, "input", "batch", "layer"])
-def test_each_variant_saves_and_loads_with_identical_predictions(tmp_path, normalization):
+def test_each_variant_saves_and_loads_with_identical_predictions(assert_saves_and_loads, normalization):
     x, _ = student_loans(64, seed=0)
-    model = build_normalized_mlp(5, (8,), normalization, adapt_data=x)
-    model.save(tmp_path / "model.keras")
-    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
-    np.testing.assert_array_equal(loaded.predict_on_batch(x), model.predict_on_batch(x))
+    assert_saves_and_loads(build_normalized_mlp(5, (8,), normalization, adapt_data=x), x)
 
 
 def test_the_input_normalization_standardizes_with_the_training_statistics():

@@ -71,7 +71,7 @@ def test_dense_layers_without_a_nonlinearity_collapse_into_one():
     np.testing.assert_allclose(forward_numpy(model, x), expected / expected.sum(axis=1, keepdims=True), atol=1e-6)
 
 
-def test_a_single_neuron_cannot_learn_xor_but_one_hidden_layer_can(tmp_path):
+def test_a_single_neuron_cannot_learn_xor_but_one_hidden_layer_can(assert_saves_and_loads):
     keras.utils.set_random_seed(0)
     neuron = build_perceptron(input_dim=2)
     neuron.compile(keras.optimizers.Adam(0.1), "binary_crossentropy")
@@ -81,6 +81,4 @@ def test_a_single_neuron_cannot_learn_xor_but_one_hidden_layer_can(tmp_path):
     mlp.compile(keras.optimizers.Adam(0.1), "sparse_categorical_crossentropy")
     mlp.fit(np.repeat(LOGIC, 50, axis=0), np.repeat(XOR, 50), batch_size=200, epochs=100, verbose=0)
     assert (mlp.predict_on_batch(LOGIC).argmax(axis=1) == XOR).all()
-    neuron.save(tmp_path / "neuron.keras")
-    loaded = keras.saving.load_model(tmp_path / "neuron.keras", safe_mode=True)
-    np.testing.assert_array_equal(loaded.predict_on_batch(LOGIC), neuron.predict_on_batch(LOGIC))
+    assert_saves_and_loads(neuron, LOGIC)

@@ -7,14 +7,12 @@ from zoo.recurrent import CELLS, autoregressive_forecast, build_lstm_forecaster,
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_each_cell_builds_saves_and_loads_with_identical_predictions(tmp_path, cell):
+def test_each_cell_builds_saves_and_loads_with_identical_predictions(assert_saves_and_loads, cell):
     model = build_sequence_regressor(timesteps=12, features=2, cell=cell, units=4)
     x, _ = ts.adding_problem(8, 12)
     assert model.predict_on_batch(x).shape == (8, 1)
     assert isinstance(model.get_layer(cell), CELLS[cell])
-    model.save(tmp_path / "model.keras")
-    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
-    np.testing.assert_array_equal(loaded.predict_on_batch(x), model.predict_on_batch(x))
+    assert_saves_and_loads(model, x)
     clone = keras.Model.from_config(model.get_config())
     assert clone.count_params() == model.count_params()
 
@@ -32,13 +30,11 @@ def test_bad_arguments_are_rejected():
         build_lstm_forecaster(window=0)
 
 
-def test_the_forecaster_predicts_every_step_of_its_horizon_and_round_trips(tmp_path):
+def test_the_forecaster_predicts_every_step_of_its_horizon_and_round_trips(assert_saves_and_loads):
     model = build_lstm_forecaster(window=6, num_features=2, units=4, horizon=3, num_layers=2)
     x = np.random.default_rng(0).normal(size=(5, 6, 2)).astype("float32")
     assert model.predict_on_batch(x).shape == (5, 3)
-    model.save(tmp_path / "forecaster.keras")
-    loaded = keras.saving.load_model(tmp_path / "forecaster.keras", safe_mode=True)
-    np.testing.assert_array_equal(loaded.predict_on_batch(x), model.predict_on_batch(x))
+    assert_saves_and_loads(model, x)
 
 
 def _halving_model(window):

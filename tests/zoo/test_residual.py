@@ -30,17 +30,14 @@ def test_config_round_trip_gives_the_same_block():
 
 
 @pytest.mark.parametrize("normalization", ["batch", "layer", None])
-def test_models_save_and_load_with_identical_predictions(tmp_path, normalization):
+def test_models_save_and_load_with_identical_predictions(assert_saves_and_loads, normalization):
     x = np.random.default_rng(0).normal(size=(5, 40)).astype("float32")
     for model in (build_residual_mlp(num_blocks=2, width=16, normalization=normalization),
                   build_residual_mlp(num_blocks=2, width=16, residual=False, normalization=normalization)):
-        expected = model.predict_on_batch(x)
-        model.save(tmp_path / "model.keras")
-        loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
-        np.testing.assert_array_equal(loaded.predict_on_batch(x), expected)
+        assert_saves_and_loads(model, x)
 
 
-def test_the_resnet_has_cifar_depths_a_plain_twin_and_saves(tmp_path):
+def test_the_resnet_has_cifar_depths_a_plain_twin_and_saves(assert_saves_and_loads):
     resnet20 = build_resnet(blocks_per_stage=3)
     assert resnet20.name == "resnet_20" and resnet20.output_shape == (None, 10)
     assert [b.strides for b in blocks(resnet20)] == [1, 1, 1, 2, 1, 1, 2, 1, 1]
@@ -49,9 +46,7 @@ def test_the_resnet_has_cifar_depths_a_plain_twin_and_saves(tmp_path):
     assert resnet20.count_params() - plain.count_params() == projections
     small = build_resnet(input_shape=(8, 8, 1), blocks_per_stage=1, filters=(4, 8))
     x = np.random.default_rng(0).random((3, 8, 8, 1)).astype("float32")
-    small.save(tmp_path / "resnet.keras")
-    loaded = keras.saving.load_model(tmp_path / "resnet.keras", safe_mode=True)
-    np.testing.assert_array_equal(loaded.predict_on_batch(x), small.predict_on_batch(x))
+    assert_saves_and_loads(small, x)
 
 
 def test_a_naive_residual_sum_blows_up_and_branch_scaling_tames_it():
@@ -68,7 +63,7 @@ def test_a_naive_residual_sum_blows_up_and_branch_scaling_tames_it():
     assert growth[1 / 20] < 10  # at most about e
 
 
-def test_deleting_a_block_matches_the_fast_lesion_and_keeps_other_weights(tmp_path):
+def test_deleting_a_block_matches_the_fast_lesion_and_keeps_other_weights(assert_saves_and_loads):
     keras.utils.set_random_seed(0)
     model = build_residual_mlp(num_blocks=3, width=16)
     x = np.random.default_rng(1).normal(size=(20, 40)).astype("float32")
@@ -79,8 +74,7 @@ def test_deleting_a_block_matches_the_fast_lesion_and_keeps_other_weights(tmp_pa
     np.testing.assert_allclose(_numpy(lesioned(x)), lesions[1], rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(lesioned.get_layer("block_2").get_weights()[0],
                                   model.get_layer("block_2").get_weights()[0])
-    lesioned.save(tmp_path / "lesioned.keras")
-    keras.saving.load_model(tmp_path / "lesioned.keras", safe_mode=True)
+    assert_saves_and_loads(lesioned, x)
 
 
 def test_blocks_that_change_shape_cannot_be_deleted():
