@@ -170,62 +170,6 @@ def lstm_walk_forward(model, scaled, blocks, config):
     return forecasts
 
 
-def ar_params(returns, lags):
-    from statsmodels.tsa.ar_model import AutoReg
-
-    return AutoReg(returns, lags=lags, trend="c").fit().params  # constant, then lags 1..p
-
-
-def ar_predict(returns, params, start, stop):
-    """One-step AR forecasts of `returns[start:stop]` from the realized values before each."""
-    lags = len(params) - 1
-    if lags == 0:
-        return np.full(stop - start, params[0])
-    x, _, _ = ts.windows(returns, lags, start=start, stop=stop)
-    return params[0] + x[:, ::-1, 0].astype("float64") @ params[1:]
-
-
-def ar_walk_forward(returns, bounds, blocks, max_lag):
-    """Chooses p on the validation period, then refits before every test block."""
-    train_end, validation_end = bounds
-    validation = returns[train_end:validation_end]
-    errors = [np.mean((ar_predict(returns, ar_params(returns[:train_end], p), train_end, validation_end)
-                       - validation) ** 2) for p in range(max_lag + 1)]
-    lags = int(np.argmin(errors))
-    forecasts = np.full(len(returns), np.nan)
-    for start, stop in zip(blocks[:-1], blocks[1:]):
-        forecasts[start:stop] = ar_predict(returns, ar_params(returns[:start], lags), start, stop)
-    return forecasts, lags
-
-
-def baselines(returns):
-    """Zero return, the historical mean up to the day before, and yesterday's return."""
-    history_mean = np.concatenate([[np.nan], np.cumsum(returns)[:-1] / np.arange(1, len(returns))])
-    persistence = np.concatenate([[np.nan], returns[:-1]])
-    return {"zero": np.zeros(len(returns)), "mean": history_mean, "persistence": persistence}
-
-
-def evaluate(returns, prices, forecasts, test):
-    """Accuracy of each model's one-step forecasts on the test indices."""
-    realized = returns[test]
-    zero_errors = realized
-    previous_price, price = prices[test], prices[test + 1]  # prices[i + 1] closes the day of returns[i]
-    rows = []
-    for model, forecast in forecasts.items():
-        errors = realized - forecast[test]
-        implied = previous_price * np.exp(forecast[test])
-        moved = (forecast[test] != 0) & (realized != 0)
-        row = dict(model=model, mse=np.mean(errors**2), mse_ratio=np.mean(errors**2) / np.mean(zero_errors**2),
-                   directional_accuracy=np.mean(np.sign(forecast[test][moved]) == np.sign(realized[moved]))
-                   if moved.any() else np.nan,
-                   price_r2=1 - np.sum((price - implied) ** 2) / np.sum((price - price.mean()) ** 2))
-        if model != "zero":
-            dm = ts.diebold_mariano(errors, zero_errors, alternative="less")  # H1: the model beats the random walk
-            row.update(dm_statistic=dm.statistic, dm_p=dm.p_value)
-        rows.append(row)
-    return rows
-
-
 def horizon_rows(one_step, direct, returns, scaled, scaler, bounds, lags, config, phi):
     """MSE at horizons 1..H over the test origins: LSTM rollout, direct LSTM, AR rollout, zero."""
     _, validation_end = bounds
@@ -236,7 +180,7 @@ def horizon_rows(one_step, direct, returns, scaled, scaler, bounds, lags, config
         "lstm_direct": scaler.inverse(direct.predict_on_batch(x)),
         "zero": np.zeros_like(realized),
     }
-    params = ar_params(returns[:validation_end], lags)
+    params = ts.ar_params(returns[:validation_end], lags)
     path = returns[origins[:, None] + np.arange(-lags, 0)] if lags else np.zeros((len(origins), 0))
     for _ in range(config.horizon):  # the linear AR(p) rolled out on its own forecasts
         following = params[0] + path[:, path.shape[1] - lags:][:, ::-1] @ params[1:]
@@ -279,13 +223,13 @@ def forecast(name, prices, config, seed, compiled):
     blocks = np.linspace(bounds[1], len(returns), config.folds + 1).round().astype(int)
     one_step, training = fitted_lstm(1, scaled, bounds, config, seed, compiled)
     direct, _ = fitted_lstm(config.horizon, scaled, bounds, config, seed, compiled)
-    ar_forecasts, lags = ar_walk_forward(returns, bounds, blocks, config.max_lag)
+    ar_forecasts, lags = ts.ar_walk_forward(returns, bounds, blocks, config.max_lag)
     phi = config.phi if name == "ar1" else 0.0 if name == "random_walk" else None
     # Before the walk-forward updates change the one-step model.
     horizons = horizon_rows(one_step, direct, returns, scaled, scaler, bounds, lags, config, phi)
     lstm = scaler.inverse(lstm_walk_forward(one_step, scaled, blocks, config))
     return dict(returns=returns, bounds=bounds, scaler=scaler, horizons=horizons, lags=lags, **training,
-                forecasts={"lstm": lstm, **baselines(returns), "ar": ar_forecasts})
+                forecasts={"lstm": lstm, **ts.baselines(returns), "ar": ar_forecasts})
 
 
 def run_series(name, prices, config, seed, compiled):
@@ -293,7 +237,7 @@ def run_series(name, prices, config, seed, compiled):
     returns, lstm = result["returns"], result["forecasts"]["lstm"]
     test = np.arange(result["bounds"][1], len(returns))
     rows = list(result["horizons"])
-    for row in evaluate(returns, prices.to_numpy(), result["forecasts"], test):
+    for row in ts.evaluate_forecasts(returns, prices.to_numpy(), result["forecasts"], test):
         extra = dict(lags=result["lags"]) if row["model"] == "ar" else \
             dict(epochs=result["epochs"], seconds=result["seconds"]) if row["model"] == "lstm" else {}
         rows.append(dict(record="forecast", **row, **extra))

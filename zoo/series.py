@@ -1,5 +1,7 @@
 """Sequences and time series: the adding problem, stock prices, synthetic controls,
-leak-free splitting, windowing and scaling, and the Diebold-Mariano test.
+leak-free splitting, windowing and scaling, the forecasts every model must beat (the
+naive baselines and a walk-forward AR(p)), their evaluation, and the Diebold-Mariano
+test.
 
 Prices, offline:
 - `sp500()`: the daily S&P 500 (adjusted close, 1999-2018) bundled with the `arch`
@@ -227,7 +229,98 @@ class Standardizer:
         return np.asarray(values, dtype="float64") * self.std + self.mean
 
 
+# --- forecasts to beat -----------------------------------------------------------------
+
+
+def baselines(returns):
+    """The naive one-step forecasts of `returns[i]`, each from the returns before i:
+    zero (the random walk), the historical mean up to the day before, and yesterday's
+    return (persistence). Index 0 has no past: NaN."""
+    returns = np.asarray(returns, dtype="float64")
+    history_mean = np.concatenate([[np.nan], np.cumsum(returns)[:-1] / np.arange(1, len(returns))])
+    persistence = np.concatenate([[np.nan], returns[:-1]])
+    return {"zero": np.zeros(len(returns)), "mean": history_mean, "persistence": persistence}
+
+
+def ar_params(returns, lags):
+    """An AR(`lags`) model with a constant fitted to `returns` by statsmodels' `AutoReg`:
+    the constant, then the coefficients of lags 1..p."""
+    from statsmodels.tsa.ar_model import AutoReg
+
+    return AutoReg(returns, lags=lags, trend="c").fit().params
+
+
+def ar_predict(returns, params, start, stop):
+    """One-step AR forecasts of `returns[start:stop]`, each from the realized values before it."""
+    lags = len(params) - 1
+    if lags == 0:
+        return np.full(stop - start, params[0])
+    x, _, _ = windows(returns, lags, start=start, stop=stop)
+    return params[0] + x[:, ::-1, 0].astype("float64") @ params[1:]
+
+
+def ar_walk_forward(returns, bounds, blocks, max_lag):
+    """A walk-forward AR(p): p (0 to `max_lag`) is chosen on the validation period by the
+    one-step MSE of a model fitted to the training period, then the model is refitted on
+    everything before each test block and forecasts that block.
+
+    Args:
+        returns: the whole series.
+        bounds: `(train_end, validation_end)`, as `chronological_split` gives them.
+        blocks: the test blocks' boundaries, `[start_0, start_1, ..., end]`.
+        max_lag: the largest p tried.
+
+    Returns:
+        `(forecasts, p)`: one-step forecasts, NaN outside the test blocks, and the chosen p.
+    """
+    train_end, validation_end = bounds
+    validation = returns[train_end:validation_end]
+    errors = [np.mean((ar_predict(returns, ar_params(returns[:train_end], p), train_end, validation_end)
+                       - validation) ** 2) for p in range(max_lag + 1)]
+    lags = int(np.argmin(errors))
+    forecasts = np.full(len(returns), np.nan)
+    for start, stop in zip(blocks[:-1], blocks[1:]):
+        forecasts[start:stop] = ar_predict(returns, ar_params(returns[:start], lags), start, stop)
+    return forecasts, lags
+
+
 # --- comparing forecasts -------------------------------------------------------------
+
+
+def evaluate_forecasts(returns, prices, forecasts, test):
+    """How well each one-step forecast of the returns did on the test indices.
+
+    Args:
+        returns: the log returns; `returns[i]` is the move from `prices[i]` to `prices[i + 1]`.
+        prices: the prices the returns come from (one more than the returns).
+        forecasts: `{model name: forecast of every return}`; one of them named "zero".
+        test: the indices to evaluate.
+
+    Returns:
+        One dict per model: `mse`, `mse_ratio` to the zero forecast, `directional_accuracy`
+        (the share of days with a move and a non-zero forecast whose sign it got right),
+        `price_r2` (the R^2 of the prices it implies, high for any forecast: prices are
+        persistent), and for every model but zero the Diebold-Mariano test that it beats
+        zero (`dm_statistic`, `dm_p`).
+    """
+    realized = returns[test]
+    zero_errors = realized
+    previous_price, price = prices[test], prices[test + 1]
+    rows = []
+    for model, forecast in forecasts.items():
+        errors = realized - forecast[test]
+        implied = previous_price * np.exp(forecast[test])
+        moved = (forecast[test] != 0) & (realized != 0)
+        row = dict(model=model, mse=np.mean(errors**2), mse_ratio=np.mean(errors**2) / np.mean(zero_errors**2),
+                   directional_accuracy=np.mean(np.sign(forecast[test][moved]) == np.sign(realized[moved]))
+                   if moved.any() else np.nan,
+                   price_r2=1 - np.sum((price - implied) ** 2) / np.sum((price - price.mean()) ** 2))
+        if model != "zero":
+            dm = diebold_mariano(errors, zero_errors, alternative="less")  # H1: the model beats the random walk
+            row.update(dm_statistic=dm.statistic, dm_p=dm.p_value)
+        rows.append(row)
+    return rows
+
 
 DieboldMariano = collections.namedtuple("DieboldMariano", ["statistic", "p_value"])
 

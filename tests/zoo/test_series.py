@@ -130,3 +130,49 @@ def test_diebold_mariano_holds_its_size_under_the_null_and_detects_a_better_fore
     assert ts.diebold_mariano(good, bad, horizon=5).p_value < 1e-3
     with pytest.raises(ValueError):
         ts.diebold_mariano(np.ones(10), np.ones(10))
+
+
+# --- forecasts to beat and their evaluation ---------------------------------------------
+
+
+def test_the_baselines_use_only_the_past():
+    returns = np.random.default_rng(0).normal(size=50)
+    forecasts = ts.baselines(returns)
+    assert np.isnan(forecasts["mean"][0]) and np.isnan(forecasts["persistence"][0])
+    for i in (1, 7, 49):
+        assert forecasts["mean"][i] == pytest.approx(returns[:i].mean())
+        assert forecasts["persistence"][i] == returns[i - 1]
+    assert not forecasts["zero"].any()
+
+
+def test_ar_predict_is_the_linear_recursion_on_realized_values():
+    returns = np.random.default_rng(1).normal(size=30)
+    params = np.array([0.1, 0.5, -0.2])  # constant, lag 1, lag 2
+    expected = [params[0] + params[1] * returns[t - 1] + params[2] * returns[t - 2] for t in range(10, 20)]
+    # `windows` gives float32 inputs, so the forecast carries their rounding.
+    np.testing.assert_allclose(ts.ar_predict(returns, params, 10, 20), expected, rtol=1e-4, atol=1e-7)
+    np.testing.assert_array_equal(ts.ar_predict(returns, np.array([0.3]), 10, 20), np.full(10, 0.3))
+
+
+def test_the_walk_forward_ar_finds_an_ar1_and_never_looks_ahead():
+    returns = ts.log_returns(ts.ar1(3000, seed=0, phi=0.3)).to_numpy()
+    bounds = ts.chronological_split(len(returns))
+    blocks = np.linspace(bounds[1], len(returns), 4).astype(int)
+    forecasts, lags = ts.ar_walk_forward(returns, bounds, blocks, max_lag=3)
+    assert lags >= 1 and ts.ar_params(returns[:bounds[1]], 1)[1] == pytest.approx(0.3, abs=0.1)
+    assert np.isnan(forecasts[:bounds[1]]).all() and not np.isnan(forecasts[bounds[1]:]).any()
+    changed = returns.copy()
+    changed[blocks[2]:] += 1.0  # the last block's returns, and everything after its start
+    again, _ = ts.ar_walk_forward(changed, bounds, blocks, max_lag=3)
+    np.testing.assert_array_equal(again[:blocks[2]], forecasts[:blocks[2]])
+
+
+def test_evaluation_scores_the_random_walk_as_one_and_a_perfect_forecast_as_zero():
+    prices = ts.random_walk(200, seed=0)
+    returns = ts.log_returns(prices).to_numpy()
+    test = np.arange(150, len(returns))
+    rows = {row["model"]: row for row in ts.evaluate_forecasts(
+        returns, prices.to_numpy(), {"zero": np.zeros(len(returns)), "oracle": returns.copy()}, test)}
+    assert rows["zero"]["mse_ratio"] == 1 and "dm_p" not in rows["zero"]
+    assert rows["oracle"]["mse"] == 0 and rows["oracle"]["directional_accuracy"] == 1
+    assert rows["oracle"]["price_r2"] == pytest.approx(1) and rows["oracle"]["dm_p"] < 1e-4  # 49 test days
