@@ -185,20 +185,27 @@ def replace_folder(folder, files):
     """Makes `folder` hold exactly `files` (`{name: bytes}`), all at once."""
     folder = Path(folder)
     new = folder.parent / f".{folder.name}.new-{os.getpid()}"
-    if new.exists():
-        shutil.rmtree(new)
-    new.mkdir(mode=0o755)
-    for name, data in files.items():
-        (new / name).write_bytes(data.encode() if isinstance(data, str) else data)
-    if not folder.exists():
-        os.rename(new, folder)
-    elif _exchange(new, folder):
-        shutil.rmtree(new)  # now the previous folder
-    else:
-        old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-        os.rename(folder, old)
-        os.rename(new, folder)
-        shutil.rmtree(old)
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    try:
+        if new.exists():
+            shutil.rmtree(new)
+        new.mkdir(mode=0o755)
+        for name, data in files.items():
+            (new / name).write_bytes(data.encode() if isinstance(data, str) else data)
+        if not folder.exists():
+            os.rename(new, folder)
+        elif _exchange(new, folder):
+            shutil.rmtree(new)  # now the previous folder
+        else:
+            os.rename(folder, old)
+            os.rename(new, folder)
+            shutil.rmtree(old)
+    except BaseException:  # an interrupt (SIGINT) or an error: leave no temporary folder behind
+        if old.exists() and not folder.exists():
+            os.rename(old, folder)
+        shutil.rmtree(new, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+        raise
 
 
 def _exchange(a, b):

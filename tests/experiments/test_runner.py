@@ -388,6 +388,38 @@ def test_a_run_interrupted_midway_leaves_the_previous_results(quick_results, tmp
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize("swap", ["exchange", "two renames"])
+def test_ctrl_c_while_writing_leaves_the_previous_folder_and_no_temporary(
+        swap, stored, quick_results, tmp_path, monkeypatch):
+    out = tmp_path / "results"
+    shutil.copytree(quick_results, out)
+    before = snapshot(out)
+    if swap == "two renames":  # where renameat2 cannot swap folders
+        monkeypatch.setattr(storage, "_exchange", lambda a, b: False)
+        rename = os.rename
+
+        def interrupted_rename(a, b):
+            if Path(a).name.startswith(".random_labels.new-"):
+                raise KeyboardInterrupt  # after the old folder was moved aside
+            rename(a, b)
+
+        monkeypatch.setattr(os, "rename", interrupted_rename)
+    else:
+        write_bytes = Path.write_bytes
+        calls = []
+
+        def interrupted_write(self, data):
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return write_bytes(self, data)
+
+        monkeypatch.setattr(Path, "write_bytes", interrupted_write)
+    assert main(["run", "random_labels", "--quick", "--out", str(out)]) == 130
+    assert snapshot(out) == before
+    assert sorted(p.name for p in out.iterdir()) == [storage.MANIFEST, "README.md", "random_labels"]
+
+
 def test_a_second_writer_is_refused_while_the_first_runs(quick_results, tmp_path, capsys, no_training):
     out = tmp_path / "results"
     shutil.copytree(quick_results, out)
