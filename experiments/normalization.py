@@ -117,9 +117,9 @@ def gradient_descent_rows(config, seed):
         steps, kappa = gradient_descent_steps(x, y, max_steps=config.max_gd_steps)
         rows.append(dict(record="gd", setting=f"scale ratio {ratio}", scale_ratio=ratio, steps=steps, kappa=kappa))
     x, y = student_loans(1000, seed=seed)
-    for setting, inputs in (("loans, raw", x), ("loans, standardized", (x - x.mean(0)) / x.std(0))):
+    for name, inputs in (("loans, raw", x), ("loans, standardized", (x - x.mean(0)) / x.std(0))):
         steps, kappa = gradient_descent_steps(inputs, y.astype("float64"), max_steps=config.max_gd_steps)
-        rows.append(dict(record="gd", setting=setting, steps=steps, kappa=kappa))
+        rows.append(dict(record="gd", setting=name, steps=steps, kappa=kappa))
     return rows
 
 
@@ -315,8 +315,8 @@ def plot_condition(table):
     gd = table[table["record"] == "gd"].groupby("setting", sort=False)[["steps", "kappa"]].mean()
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     axis.loglog(gd["kappa"], gd["steps"], "o")
-    for setting, row in gd.iterrows():
-        axis.annotate(setting, (row["kappa"], row["steps"]), textcoords="offset points", xytext=(5, -10), fontsize=8)
+    for name, row in gd.iterrows():
+        axis.annotate(name, (row["kappa"], row["steps"]), textcoords="offset points", xytext=(5, -10), fontsize=8)
     axis.set(xlabel="condition number of X^T X", ylabel="gradient descent steps to converge",
              title="Steps grow with the condition number (capped runs did not converge)")
     axis.grid(alpha=0.3, which="both")
