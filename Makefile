@@ -4,14 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: results test report clean
+.PHONY: results test lint report clean
 
 # The main job: every registered experiment at its default settings, into results/ (with the index).
 results: $(STAMP)
 	$(BIN)/python -m experiments run all --out results
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q
+
+# The house style: ruff's formatter at 100 columns and its linter (see pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 # Rebuild every table and results/README.md from the stored metrics, without training.
 report: $(STAMP)

@@ -65,7 +65,11 @@ def describe(name):
     tree = ast.parse((FOLDER / f"{name}.py").read_text())
     constants = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             if node.targets[0].id in ("TITLE", "CONCEPT"):
                 constants[node.targets[0].id] = ast.literal_eval(node.value)
     return constants

@@ -30,11 +30,15 @@ Design:
     python experiments/backprop.py --quick          # about 15 seconds, 2 seeds
 """
 
-if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
+if (
+    __name__ == "__main__"
+):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    sys.path[0] = str(
+        pathlib.Path(__file__).resolve().parent.parent
+    )  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -49,7 +53,15 @@ import pandas as pd
 from experiments.claims import Claim, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
-    at_least, at_most, distinct, layer_widths, one_of, positive, seeds_setting, setting, validate
+    at_least,
+    at_most,
+    distinct,
+    layer_widths,
+    one_of,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
 )
 from zoo import backprop as bp
 from zoo import datasets
@@ -78,14 +90,22 @@ TARGET_ACCURACY = 0.9  # the test accuracy whose epoch the claim compares
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    check_activations: tuple[str, ...] = setting(ACTIVATIONS, "activations of the nets whose gradients are checked",
-                                                 one_of(*ACTIVATIONS), distinct)
+    check_activations: tuple[str, ...] = setting(
+        ACTIVATIONS,
+        "activations of the nets whose gradients are checked",
+        one_of(*ACTIVATIONS),
+        distinct,
+    )
     hidden_units: int = setting(64, "hidden units of the digits MLP", layer_widths)
     learning_rate: float = setting(0.1, "SGD's learning rate", positive)
     batch_size: int = setting(32, "examples per update", positive)
     epochs: int = setting(100, "epochs of training for each loss", positive)
-    slice_points: int = setting(41, "points along the 1-D loss slice; the 2-D plane has about half as many "
-                                "per side", at_least(3), at_most(1000))
+    slice_points: int = setting(
+        41,
+        "points along the 1-D loss slice; the 2-D plane has about half as many per side",
+        at_least(3),
+        at_most(1000),
+    )
     seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
@@ -107,19 +127,33 @@ def check_rows(config, seed):
     rows = []
     for activation in config.check_activations:
         keras.utils.set_random_seed(seed)
-        model = build_mlp(input_shape=(5,), num_classes=3, hidden_units=(4, 4), activation=activation,
-                          dtype="float64")
+        model = build_mlp(
+            input_shape=(5,),
+            num_classes=3,
+            hidden_units=(4, 4),
+            activation=activation,
+            dtype="float64",
+        )
         # Random biases, not Keras' zeros: a ReLU layer whose inputs are all zero would put
         # the next layer exactly on ReLU's kink, where finite differences average the two
         # one-sided slopes and no longer measure the gradient (Karpathy, CS231n notes).
-        model.set_weights([w if w.ndim > 1 else rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
+        model.set_weights(
+            [w if w.ndim > 1 else rng.normal(0, 0.5, w.shape) for w in model.get_weights()]
+        )
         for loss, keras_loss in LOSSES.items():
             _, hand = bp.backprop(model, x, y, loss)
             auto = gradients(model, x, keras_targets(loss, y, 3), keras_loss)
             numeric = bp.finite_differences(model, x, y, loss)
-            rows.append(dict(record="check", activation=activation, loss=loss,
-                             hand_vs_auto=bp.relative_error(hand, auto), hand_vs_fd=bp.relative_error(hand, numeric),
-                             auto_vs_fd=bp.relative_error(auto, numeric)))
+            rows.append(
+                dict(
+                    record="check",
+                    activation=activation,
+                    loss=loss,
+                    hand_vs_auto=bp.relative_error(hand, auto),
+                    hand_vs_fd=bp.relative_error(hand, numeric),
+                    auto_vs_fd=bp.relative_error(auto, numeric),
+                )
+            )
     return rows
 
 
@@ -130,8 +164,15 @@ def saturation_rows():
         probabilities = softmax(np.array([[0.0, margin]]))  # the true class is 0
         for loss in LOSSES:
             gradient = bp.output_gradient(probabilities, np.array([0]), loss)
-            rows.append(dict(record="saturation", margin=margin, loss=loss, probability_true=probabilities[0, 0],
-                             gradient_norm=float(np.linalg.norm(gradient))))
+            rows.append(
+                dict(
+                    record="saturation",
+                    margin=margin,
+                    loss=loss,
+                    probability_true=probabilities[0, 0],
+                    gradient_norm=float(np.linalg.norm(gradient)),
+                )
+            )
     return rows
 
 
@@ -139,18 +180,40 @@ def train_rows(config, seed, splits, compiled):
     (x, y), (x_test, y_test) = splits
     rows, models = [], {}
     for loss, keras_loss in LOSSES.items():
-        data, steps = datasets.batches(x, keras_targets(loss, y, 10).astype("float32"), config.batch_size, seed)
+        data, steps = datasets.batches(
+            x, keras_targets(loss, y, 10).astype("float32"), config.batch_size, seed
+        )
         keras.utils.set_random_seed(seed)  # both losses start from the same weights
         weights = build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh").get_weights()
-        model = compile_once(compiled, loss, lambda: build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh"),
-                             lambda: keras.optimizers.SGD(config.learning_rate), keras_loss, steps)
+        model = compile_once(
+            compiled,
+            loss,
+            lambda: build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh"),
+            lambda: keras.optimizers.SGD(config.learning_rate),
+            keras_loss,
+            steps,
+        )
         restart(model, weights)
         # One fit for all epochs, so the batches are reshuffled every epoch (see datasets.batches).
         evaluation = EpochEvaluation.on_splits({"test": (x_test, y_test)})
-        history = model.fit(data, steps_per_epoch=steps, epochs=config.epochs, callbacks=[evaluation],
-                            shuffle=False, verbose=0).history
-        rows += [dict(record="epoch", loss=loss, epoch=epoch + 1, train_loss=history["loss"][epoch],
-                      test_accuracy=history["test_accuracy"][epoch]) for epoch in range(config.epochs)]
+        history = model.fit(
+            data,
+            steps_per_epoch=steps,
+            epochs=config.epochs,
+            callbacks=[evaluation],
+            shuffle=False,
+            verbose=0,
+        ).history
+        rows += [
+            dict(
+                record="epoch",
+                loss=loss,
+                epoch=epoch + 1,
+                train_loss=history["loss"][epoch],
+                test_accuracy=history["test_accuracy"][epoch],
+            )
+            for epoch in range(config.epochs)
+        ]
         models[loss] = model
     return rows, models["cross_entropy"]
 
@@ -161,21 +224,30 @@ def slice_rows(model, x, y, config, seed):
     rng = np.random.default_rng(seed)
 
     def direction():  # Gaussian, scaled layer by layer to the weights' norm (Li et al. 2018)
-        return [(d * np.linalg.norm(k) / np.linalg.norm(d), e * np.linalg.norm(b) / np.linalg.norm(e))
-                for (k, b, _), d, e in ((layer, rng.normal(size=layer[0].shape), rng.normal(size=layer[1].shape))
-                                        for layer in layers)]
+        return [
+            (d * np.linalg.norm(k) / np.linalg.norm(d), e * np.linalg.norm(b) / np.linalg.norm(e))
+            for (k, b, _), d, e in (
+                (layer, rng.normal(size=layer[0].shape), rng.normal(size=layer[1].shape))
+                for layer in layers
+            )
+        ]
 
     def loss_at(steps):
-        moved = [(k + sum(a * d[i][0] for a, d in steps), b + sum(a * d[i][1] for a, d in steps), f)
-                 for i, (k, b, f) in enumerate(layers)]
+        moved = [
+            (k + sum(a * d[i][0] for a, d in steps), b + sum(a * d[i][1] for a, d in steps), f)
+            for i, (k, b, f) in enumerate(layers)
+        ]
         return bp.loss_value(bp.forward(moved, x)[0], y, "cross_entropy")
 
     first, second = direction(), direction()
     alphas = np.linspace(-1, 1, config.slice_points)
     rows = [dict(record="slice", alpha=a, train_loss=loss_at([(a, first)])) for a in alphas]
     plane = np.linspace(-1, 1, config.slice_points // 2 + 1)
-    rows += [dict(record="plane", alpha=a, beta=b, train_loss=loss_at([(a, first), (b, second)]))
-             for a in plane for b in plane]
+    rows += [
+        dict(record="plane", alpha=a, beta=b, train_loss=loss_at([(a, first), (b, second)]))
+        for a in plane
+        for b in plane
+    ]
     return rows
 
 
@@ -189,8 +261,12 @@ def run(config):
         rows += [dict(seed=seed, **row) for row in training]
         rows += [dict(seed=seed, **row) for row in slice_rows(model, *splits[0], config, seed)]
         reached = epochs_to_target(pd.DataFrame(training).assign(seed=seed), TARGET_ACCURACY)
-        progress.done("seed=%d epochs to %.2f test accuracy: %s", seed, TARGET_ACCURACY,
-                      ", ".join(f"{loss} {epoch:.0f}" for (_, loss), epoch in reached.items()))
+        progress.done(
+            "seed=%d epochs to %.2f test accuracy: %s",
+            seed,
+            TARGET_ACCURACY,
+            ", ".join(f"{loss} {epoch:.0f}" for (_, loss), epoch in reached.items()),
+        )
     return pd.DataFrame(rows)
 
 
@@ -209,12 +285,24 @@ def summarize(table):
     epochs = table[table["record"] == "epoch"]
     final = epochs[epochs["epoch"] == epochs["epoch"].max()].set_index(["seed", "loss"])
     final["epochs_to_target"] = epochs_to_target(table, TARGET_ACCURACY)
-    summary = mean_std_table(checks.assign(network="gradient check, " + checks["activation"]), ["network", "loss"], {
-        "relative error, hand vs Keras": "hand_vs_auto", "hand vs finite differences": "hand_vs_fd",
-        "Keras vs finite differences": "auto_vs_fd"})
-    training = mean_std_table(final.reset_index().assign(network="digits, 64 tanh units"), ["network", "loss"], {
-        f"epochs to {TARGET_ACCURACY} test accuracy": "epochs_to_target", "final test accuracy": "test_accuracy",
-        "final training loss": "train_loss"})
+    summary = mean_std_table(
+        checks.assign(network="gradient check, " + checks["activation"]),
+        ["network", "loss"],
+        {
+            "relative error, hand vs Keras": "hand_vs_auto",
+            "hand vs finite differences": "hand_vs_fd",
+            "Keras vs finite differences": "auto_vs_fd",
+        },
+    )
+    training = mean_std_table(
+        final.reset_index().assign(network="digits, 64 tanh units"),
+        ["network", "loss"],
+        {
+            f"epochs to {TARGET_ACCURACY} test accuracy": "epochs_to_target",
+            "final test accuracy": "test_accuracy",
+            "final training loss": "train_loss",
+        },
+    )
     return pd.concat([summary, training], ignore_index=True).fillna("")
 
 
@@ -225,24 +313,32 @@ def _gradients_agree(table):
     checks = table[table["record"] == "check"]
     if checks.empty:
         raise KeyError("no gradient checks")
-    measured = {"hand vs Keras, largest": float(checks["hand_vs_auto"].max()),
-                "hand vs finite differences, largest": float(checks["hand_vs_fd"].max()),
-                "Keras vs finite differences, largest": float(checks["auto_vs_fd"].max()),
-                "networks checked": int(len(checks))}
-    return measured, measured["hand vs Keras, largest"] <= 1e-6 and \
-        max(measured["hand vs finite differences, largest"], measured["Keras vs finite differences, largest"]) <= 1e-5
+    measured = {
+        "hand vs Keras, largest": float(checks["hand_vs_auto"].max()),
+        "hand vs finite differences, largest": float(checks["hand_vs_fd"].max()),
+        "Keras vs finite differences, largest": float(checks["auto_vs_fd"].max()),
+        "networks checked": int(len(checks)),
+    }
+    return measured, measured["hand vs Keras, largest"] <= 1e-6 and max(
+        measured["hand vs finite differences, largest"],
+        measured["Keras vs finite differences, largest"],
+    ) <= 1e-5
 
 
 def _cross_entropy_faster(table):
-    saturation = table[table["record"] == "saturation"].set_index(["margin", "loss"])["gradient_norm"]
+    saturation = table[table["record"] == "saturation"].set_index(["margin", "loss"])[
+        "gradient_norm"
+    ]
     margin = saturation.index.get_level_values("margin").max()
     ratio = saturation[margin, "cross_entropy"] / saturation[margin, "mse"]
     reached = epochs_to_target(table, TARGET_ACCURACY).unstack("loss")
     epochs = int(table.loc[table["record"] == "epoch", "epoch"].max())
-    measured = {f"gradient ratio at margin {margin:g}": float(ratio),
-                "cross-entropy epochs to 0.9": mean_std(reached["cross_entropy"]),
-                "MSE epochs to 0.9": mean_std(reached["mse"]),
-                f"MSE runs that never reached 0.9 in {epochs} epochs": int(reached["mse"].isna().sum())}
+    measured = {
+        f"gradient ratio at margin {margin:g}": float(ratio),
+        "cross-entropy epochs to 0.9": mean_std(reached["cross_entropy"]),
+        "MSE epochs to 0.9": mean_std(reached["mse"]),
+        f"MSE runs that never reached 0.9 in {epochs} epochs": int(reached["mse"].isna().sum()),
+    }
     # A run that never reaches the target counts as slower than any that does.
     slower = reached["mse"].fillna(np.inf) > reached["cross_entropy"].fillna(np.inf)
     return measured, ratio >= 100 and bool(slower.all())
@@ -266,7 +362,11 @@ CLAIMS = [
         "gradient norm ratio CE / MSE >= 100 at the largest margin; and for every seed, CE reaches 0.9 test "
         "accuracy in fewer epochs than MSE",
         _cross_entropy_faster,
-        headline=("gradient ratio at margin 10", "cross-entropy epochs to 0.9", "MSE epochs to 0.9"),
+        headline=(
+            "gradient ratio at margin 10",
+            "cross-entropy epochs to 0.9",
+            "MSE epochs to 0.9",
+        ),
     ),
 ]
 
@@ -282,14 +382,26 @@ def plot_saturation(table):
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for loss in LOSSES:
         curve = rows[rows["loss"] == loss]
-        left.plot(curve["margin"], curve["gradient_norm"], marker="o", color=COLORS[loss], label=loss)
+        left.plot(
+            curve["margin"], curve["gradient_norm"], marker="o", color=COLORS[loss], label=loss
+        )
         accuracy = epochs[epochs["loss"] == loss].groupby("epoch")["test_accuracy"]
         right.plot(accuracy.mean(), color=COLORS[loss], label=loss)
-        right.fill_between(accuracy.mean().index, accuracy.min(), accuracy.max(), color=COLORS[loss], alpha=0.2)
-    left.set(yscale="log", xlabel="margin of the wrong class's logit", ylabel="gradient norm at the logits",
-             title="A confidently wrong softmax: squared error barely pushes")
+        right.fill_between(
+            accuracy.mean().index, accuracy.min(), accuracy.max(), color=COLORS[loss], alpha=0.2
+        )
+    left.set(
+        yscale="log",
+        xlabel="margin of the wrong class's logit",
+        ylabel="gradient norm at the logits",
+        title="A confidently wrong softmax: squared error barely pushes",
+    )
     right.axhline(TARGET_ACCURACY, color="gray", linestyle=":")
-    right.set(xlabel="epoch", ylabel="test accuracy (mean, range over seeds)", title="Digits, same start, SGD 0.1")
+    right.set(
+        xlabel="epoch",
+        ylabel="test accuracy (mean, range over seeds)",
+        title="Digits, same start, SGD 0.1",
+    )
     for axis in (left, right):
         axis.legend()
         axis.grid(alpha=0.3)
@@ -303,15 +415,25 @@ def plot_landscape(table):
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for seed, curve in slices.groupby("seed"):
         left.plot(curve["alpha"], curve["train_loss"], label=f"seed {int(seed)}")
-    left.set(xlabel="step along a random direction (1 = the weights' own norm)", ylabel="training loss",
-             yscale="log", title="The loss is a function of the weights: a 1-D slice")
+    left.set(
+        xlabel="step along a random direction (1 = the weights' own norm)",
+        ylabel="training loss",
+        yscale="log",
+        title="The loss is a function of the weights: a 1-D slice",
+    )
     left.legend()
     left.grid(alpha=0.3)
     grid = plane.pivot(index="beta", columns="alpha", values="train_loss")
-    contour = right.contourf(grid.columns, grid.index, np.log10(grid.values), levels=20, cmap="viridis")
+    contour = right.contourf(
+        grid.columns, grid.index, np.log10(grid.values), levels=20, cmap="viridis"
+    )
     right.plot(0, 0, "w*", markersize=12)
     figure.colorbar(contour, ax=right, label="log10 training loss")
-    right.set(xlabel="direction 1", ylabel="direction 2", title="A 2-D slice around the trained weights (*)")
+    right.set(
+        xlabel="direction 1",
+        ylabel="direction 2",
+        title="A 2-D slice around the trained weights (*)",
+    )
     figure.tight_layout()
     return figure
 

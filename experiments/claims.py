@@ -46,7 +46,9 @@ class Claim:
         try:
             measured, passed = self.check(table)
         except expected as error:
-            reason = str(error) if isinstance(error, NotMeasured) else f"{type(error).__name__}: {error}"
+            reason = (
+                str(error) if isinstance(error, NotMeasured) else f"{type(error).__name__}: {error}"
+            )
             measured, passed = f"not measured: {reason}", None
         return {
             "id": self.id,
@@ -113,10 +115,18 @@ def run_outcomes(runs, loss="train_loss"):
         ReLUs; its loss then sits near that of guessing, which can be below the start.
     """
     losses = runs[loss]
-    outcomes = pd.DataFrame({"start": losses.first(), "final": losses.apply(lambda values: values.iloc[-1]),
-                             "highest": losses.max(), "classes": runs["classes_predicted"].max()})
+    outcomes = pd.DataFrame(
+        {
+            "start": losses.first(),
+            "final": losses.apply(lambda values: values.iloc[-1]),
+            "highest": losses.max(),
+            "classes": runs["classes_predicted"].max(),
+        }
+    )
     finite = losses.apply(lambda values: bool(np.isfinite(values).all()))
-    outcomes["unstable"] = ~finite | (outcomes["highest"] > outcomes["start"]) | (outcomes["classes"] <= 1)
+    outcomes["unstable"] = (
+        ~finite | (outcomes["highest"] > outcomes["start"]) | (outcomes["classes"] <= 1)
+    )
     return outcomes
 
 

@@ -43,13 +43,19 @@ def _claims(folder):
 
 def _settings(record, other):
     ours, theirs = record["config"], other["config"]
-    return [f"setting {key}: {ours.get(key)!r} vs {theirs.get(key)!r}"
-            for key in sorted(set(ours) | set(theirs)) if ours.get(key) != theirs.get(key)]
+    return [
+        f"setting {key}: {ours.get(key)!r} vs {theirs.get(key)!r}"
+        for key in sorted(set(ours) | set(theirs))
+        if ours.get(key) != theirs.get(key)
+    ]
 
 
 def _verdicts(ours, theirs):
-    return [f"claim {key}: {ours.get(key, 'absent')} vs {theirs.get(key, 'absent')}"
-            for key in list(dict.fromkeys([*ours, *theirs])) if ours.get(key) != theirs.get(key)]
+    return [
+        f"claim {key}: {ours.get(key, 'absent')} vs {theirs.get(key, 'absent')}"
+        for key in list(dict.fromkeys([*ours, *theirs]))
+        if ours.get(key) != theirs.get(key)
+    ]
 
 
 def _untimed(table):
@@ -68,8 +74,14 @@ def _tables(ours, theirs, tolerance):
             a, b = a.astype(float), b.astype(float)
             same = np.isclose(a, b, rtol=tolerance, atol=tolerance, equal_nan=True) | (a == b)
             if not same.all():
-                worst = np.nanmax(np.abs(a - b)[~same]) if np.isfinite(a[~same] - b[~same]).any() else np.nan
-                lines.append(f"column {column}: {(~same).sum()} of {len(a)} values differ (largest by {worst:.3g})")
+                worst = (
+                    np.nanmax(np.abs(a - b)[~same])
+                    if np.isfinite(a[~same] - b[~same]).any()
+                    else np.nan
+                )
+                lines.append(
+                    f"column {column}: {(~same).sum()} of {len(a)} values differ (largest by {worst:.3g})"
+                )
         else:
             differ = (a.astype(str) != b.astype(str)).sum()
             if differ:

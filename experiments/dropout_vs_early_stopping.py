@@ -30,11 +30,15 @@ twice the time, over this experiment's 2-minute budget.
     python experiments/dropout_vs_early_stopping.py --quick      # about 20 seconds, 2 seeds
 """
 
-if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
+if (
+    __name__ == "__main__"
+):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    sys.path[0] = str(
+        pathlib.Path(__file__).resolve().parent.parent
+    )  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -51,8 +55,17 @@ import pandas as pd
 from experiments.claims import Claim, NotMeasured, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
-    distinct, fraction, layer_widths, less_than, may_be_empty, non_negative, one_of, positive,
-    seeds_setting, setting, validate
+    distinct,
+    fraction,
+    layer_widths,
+    less_than,
+    may_be_empty,
+    non_negative,
+    one_of,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
 )
 from zoo import corruptions, datasets
 from zoo.callbacks import EpochEvaluation, PrecheltStopping, prechelt_stop_epoch
@@ -89,23 +102,43 @@ class Condition(NamedTuple):
 @dataclasses.dataclass(frozen=True)
 class Config:
     dataset: str = setting("mnist1d", "the dataset to fit", one_of(*datasets.NAMES))
-    train_size: int | None = setting(None, "a stratified subset of the training set; none: all of it")
-    validation_fraction: float = setting(0.2, "share of the training set held out to decide when to stop", fraction)
-    hidden_units: tuple[int, ...] = setting((128, 128), "the MLP's hidden layer widths", layer_widths)
+    train_size: int | None = setting(
+        None, "a stratified subset of the training set; none: all of it"
+    )
+    validation_fraction: float = setting(
+        0.2, "share of the training set held out to decide when to stop", fraction
+    )
+    hidden_units: tuple[int, ...] = setting(
+        (128, 128), "the MLP's hidden layer widths", layer_widths
+    )
     learning_rate: float = setting(1e-3, "Adam's learning rate", positive)
     batch_size: int = setting(128, "examples per update", positive)
     epochs: int = setting(100, "epochs of the full, unstopped runs", positive)
-    dropout_rates: tuple[float, ...] = setting((0.2, LESSON_DROPOUT), "dropout rates to compare",
-                                               fraction, distinct, may_be_empty)
-    l2: float = setting(0.0, "weight decay for an extra condition (e.g. 1e-3, about 20 s more); 0: none",
-                        non_negative)
-    stopping: tuple[str, ...] = setting(STOPPING, "early-stopping rules: on validation loss, accuracy, or "
-                                        "Prechelt's GL", one_of(*STOPPING), distinct)
+    dropout_rates: tuple[float, ...] = setting(
+        (0.2, LESSON_DROPOUT), "dropout rates to compare", fraction, distinct, may_be_empty
+    )
+    l2: float = setting(
+        0.0,
+        "weight decay for an extra condition (e.g. 1e-3, about 20 s more); 0: none",
+        non_negative,
+    )
+    stopping: tuple[str, ...] = setting(
+        STOPPING,
+        "early-stopping rules: on validation loss, accuracy, or Prechelt's GL",
+        one_of(*STOPPING),
+        distinct,
+    )
     dropout_with_early_stopping: bool = setting(True, "also train dropout with early stopping")
     patience: int = setting(10, "epochs without improvement before early stopping stops", positive)
-    gl_alpha: float = setting(5.0, "Prechelt's GL threshold, in percent of generalization loss", positive)
-    label_noise: float = setting(0.4, "share of wrong labels in the noisy-label part; 0 leaves it out",
-                                 non_negative, less_than(0.9))
+    gl_alpha: float = setting(
+        5.0, "Prechelt's GL threshold, in percent of generalization loss", positive
+    )
+    label_noise: float = setting(
+        0.4,
+        "share of wrong labels in the noisy-label part; 0 leaves it out",
+        non_negative,
+        less_than(0.9),
+    )
     seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
@@ -140,12 +173,21 @@ def conditions(config):
     clean += [Condition(f"dropout_{rate:g}", dropout_rate=rate) for rate in config.dropout_rates]
     if config.l2 > 0:
         clean.append(Condition("l2", l2=config.l2))
-    names = {"val_loss": "early_stop_val_loss", "val_accuracy": "early_stop_val_accuracy", "gl": "prechelt_gl"}
+    names = {
+        "val_loss": "early_stop_val_loss",
+        "val_accuracy": "early_stop_val_accuracy",
+        "gl": "prechelt_gl",
+    }
     clean += [Condition(names[monitor], stopping=monitor) for monitor in config.stopping]
     if config.dropout_with_early_stopping:
-        clean.append(Condition(f"dropout_{LESSON_DROPOUT:g}+early_stop", LESSON_DROPOUT, stopping="val_loss"))
-    noisy = [Condition("none"), Condition("early_stop_val_loss", stopping="val_loss"),
-             Condition(f"dropout_{LESSON_DROPOUT:g}", dropout_rate=LESSON_DROPOUT)]
+        clean.append(
+            Condition(f"dropout_{LESSON_DROPOUT:g}+early_stop", LESSON_DROPOUT, stopping="val_loss")
+        )
+    noisy = [
+        Condition("none"),
+        Condition("early_stop_val_loss", stopping="val_loss"),
+        Condition(f"dropout_{LESSON_DROPOUT:g}", dropout_rate=LESSON_DROPOUT),
+    ]
     return clean, noisy if config.label_noise > 0 else []
 
 
@@ -153,7 +195,9 @@ def stopper(config, monitor):
     if monitor == "gl":
         return PrecheltStopping("gl", alpha=config.gl_alpha, restore_best_weights=True)
     mode = "max" if monitor == "val_accuracy" else "min"
-    return keras.callbacks.EarlyStopping(monitor, mode=mode, patience=config.patience, restore_best_weights=True)
+    return keras.callbacks.EarlyStopping(
+        monitor, mode=mode, patience=config.patience, restore_best_weights=True
+    )
 
 
 def train(config, condition, splits, clean, num_classes, seed, compiled=None):
@@ -166,8 +210,13 @@ def train(config, condition, splits, clean, num_classes, seed, compiled=None):
     """
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
     keras.utils.set_random_seed(seed)  # same initialization and batches for every condition
-    fresh = build_mlp(x_train.shape[1:], num_classes, config.hidden_units,
-                      dropout_rate=condition.dropout_rate, l2=condition.l2)
+    fresh = build_mlp(
+        x_train.shape[1:],
+        num_classes,
+        config.hidden_units,
+        dropout_rate=condition.dropout_rate,
+        l2=condition.l2,
+    )
     data, steps = datasets.batches(x_train, y_train, config.batch_size, seed)
     compiled = {} if compiled is None else compiled
     architecture = (condition.dropout_rate, condition.l2, steps)
@@ -176,15 +225,25 @@ def train(config, condition, splits, clean, num_classes, seed, compiled=None):
         restart(model, fresh.get_weights())
     else:
         model = compiled[architecture] = fresh
-        model.compile(keras.optimizers.Adam(config.learning_rate), "sparse_categorical_crossentropy",
-                      steps_per_execution=steps)  # one call per epoch; see datasets.batches
+        model.compile(
+            keras.optimizers.Adam(config.learning_rate),
+            "sparse_categorical_crossentropy",
+            steps_per_execution=steps,
+        )  # one call per epoch; see datasets.batches
     evaluation = EpochEvaluation.on_splits(  # logs val_loss and val_accuracy for the stopping rules
         {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)},
         subsets={"clean": ("train", clean), "noisy": ("train", ~clean)},
     )
     callbacks = [evaluation] + ([stopper(config, condition.stopping)] if condition.stopping else [])
     started = time.perf_counter()
-    model.fit(data, steps_per_epoch=steps, epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0)
+    model.fit(
+        data,
+        steps_per_epoch=steps,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,
+    )
     seconds = time.perf_counter() - started
     trained = len(evaluation.history)
     if condition.stopping is None:
@@ -193,7 +252,10 @@ def train(config, condition, splits, clean, num_classes, seed, compiled=None):
         kept = callbacks[1].best_epoch
     else:
         kept = callbacks[1].best_epoch + 1  # Keras counts epochs from 0
-    records = [dict(r, kept_epoch=kept, epochs_trained=trained, seconds=seconds) for r in evaluation.history]
+    records = [
+        dict(r, kept_epoch=kept, epochs_trained=trained, seconds=seconds)
+        for r in evaluation.history
+    ]
     return model, records
 
 
@@ -202,8 +264,10 @@ def run(config):
     compiled = {}
     clean_conditions, noisy_conditions = conditions(config)
     num_classes = datasets.NUM_CLASSES[config.dataset]
-    progress = Progress("dropout_vs_early_stopping",
-                        len(config.seeds) * (len(clean_conditions) + len(noisy_conditions)))
+    progress = Progress(
+        "dropout_vs_early_stopping",
+        len(config.seeds) * (len(clean_conditions) + len(noisy_conditions)),
+    )
     for seed in config.seeds:
         (x, y), test = datasets.load(config.dataset, seed=seed, train_size=config.train_size)
         (train_index, _), (val_index, _) = datasets.split_validation(
@@ -212,15 +276,29 @@ def run(config):
         for noise, runs in ((0.0, clean_conditions), (config.label_noise, noisy_conditions)):
             # Noise hits the validation labels too: in practice they come from the same source.
             labels = corruptions.corrupt_labels(y, noise, num_classes, seed=seed, always_wrong=True)
-            splits = ((x[train_index], labels[train_index]), (x[val_index], labels[val_index]), test)
+            splits = (
+                (x[train_index], labels[train_index]),
+                (x[val_index], labels[val_index]),
+                test,
+            )
             clean = labels[train_index] == y[train_index]
             for condition in runs:
                 _, records = train(config, condition, splits, clean, num_classes, seed, compiled)
-                rows += [dict(seed=seed, label_noise=noise, condition=condition.name, **r) for r in records]
+                rows += [
+                    dict(seed=seed, label_noise=noise, condition=condition.name, **r)
+                    for r in records
+                ]
                 kept = records[records[0]["kept_epoch"] - 1]
-                progress.done("seed=%d noise=%.1f %s: %d epochs, kept %d: train %.3f, test %.3f", seed, noise,
-                              condition.name, len(records), kept["epoch"], kept["train_accuracy"],
-                              kept["test_accuracy"])
+                progress.done(
+                    "seed=%d noise=%.1f %s: %d epochs, kept %d: train %.3f, test %.3f",
+                    seed,
+                    noise,
+                    condition.name,
+                    len(records),
+                    kept["epoch"],
+                    kept["train_accuracy"],
+                    kept["test_accuracy"],
+                )
     return pd.DataFrame(rows)
 
 
@@ -250,13 +328,17 @@ def runs_of(rows, condition, noise=0.0):
 def summarize(table):
     rows = kept(table)
     rows["gap"] = rows["train_accuracy"] - rows["test_accuracy"]
-    return mean_std_table(rows, ["label_noise", "condition"], {
-        "epochs trained": "epochs_trained",
-        "kept epoch": "kept_epoch",
-        "train accuracy": "train_accuracy",
-        "test accuracy": "test_accuracy",
-        "train - test": "gap",
-    })
+    return mean_std_table(
+        rows,
+        ["label_noise", "condition"],
+        {
+            "epochs trained": "epochs_trained",
+            "kept epoch": "kept_epoch",
+            "train accuracy": "train_accuracy",
+            "test accuracy": "test_accuracy",
+            "train - test": "gap",
+        },
+    )
 
 
 # --- claims --------------------------------------------------------------------------
@@ -279,7 +361,10 @@ def _overfits(table):
 
 def _dropout_helps(table):
     rows = kept(table)
-    gain = runs_of(rows, f"dropout_{LESSON_DROPOUT:g}")["test_accuracy"] - runs_of(rows, "none")["test_accuracy"]
+    gain = (
+        runs_of(rows, f"dropout_{LESSON_DROPOUT:g}")["test_accuracy"]
+        - runs_of(rows, "none")["test_accuracy"]
+    )
     measured = mean_std(gain)
     return measured, measured["mean"] >= 0.04
 
@@ -300,6 +385,7 @@ def _early_stopping(monitor):
             "shortfall": shortfall,
         }
         return measured, epoch_share["mean"] <= 0.5 and shortfall["mean"] <= 0.02
+
     return check
 
 
@@ -310,7 +396,10 @@ def _label_noise(table):
     dropout = runs_of(rows, f"dropout_{LESSON_DROPOUT:g}", noise)
     gain = mean_std(stopped["test_accuracy"] - none["test_accuracy"])
     # At the same (last) epoch: the share of mislabelled training examples the net fits.
-    noisy_none, noisy_dropout = mean_std(none["noisy_accuracy"]), mean_std(dropout["noisy_accuracy"])
+    noisy_none, noisy_dropout = (
+        mean_std(none["noisy_accuracy"]),
+        mean_std(dropout["noisy_accuracy"]),
+    )
     clean_dropout = mean_std(dropout["clean_accuracy"])
     measured = {
         "early stopping - none, test accuracy": gain,
@@ -318,19 +407,26 @@ def _label_noise(table):
         "noisy labels fit, dropout": noisy_dropout,
         "clean labels fit, dropout": clean_dropout,
     }
-    passed = (gain["mean"] >= 0.10 and noisy_dropout["mean"] <= noisy_none["mean"] / 2
-              and clean_dropout["mean"] >= 0.95)
+    passed = (
+        gain["mean"] >= 0.10
+        and noisy_dropout["mean"] <= noisy_none["mean"] / 2
+        and clean_dropout["mean"] >= 0.95
+    )
     return measured, passed
 
 
 def _gl_alpha_order(table):
     curves = rows_of(table, "none")
     after_the_end = int(curves["epoch"].max()) + 1  # where a rule that never fired "stops"
-    stops = np.array([
-        [prechelt_stop_epoch(curve["val_loss"], criterion="gl", alpha=alpha) or after_the_end
-         for alpha in GL_ALPHAS]
-        for _, curve in curves.groupby("seed")
-    ])
+    stops = np.array(
+        [
+            [
+                prechelt_stop_epoch(curve["val_loss"], criterion="gl", alpha=alpha) or after_the_end
+                for alpha in GL_ALPHAS
+            ]
+            for _, curve in curves.groupby("seed")
+        ]
+    )
     measured = {f"alpha={alpha:g}": mean_std(stops[:, i]) for i, alpha in enumerate(GL_ALPHAS)}
     return measured, bool(np.all(np.diff(stops, axis=1) >= 0))
 
@@ -392,8 +488,6 @@ CLAIMS = [
 ]
 
 
-
-
 # --- plots ---------------------------------------------------------------------------
 
 
@@ -404,21 +498,36 @@ def _mean_curve(table, condition, column, noise=0.0):
 def _mark_stops(axis, table, noise=0.0):
     rows = kept(table)
     rows = rows[np.isclose(rows["label_noise"], noise)]
-    for index, condition in enumerate(c for c in rows["condition"].unique() if "early_stop" in c or "gl" in c):
+    for index, condition in enumerate(
+        c for c in rows["condition"].unique() if "early_stop" in c or "gl" in c
+    ):
         if "+" in condition:
             continue
         epoch = rows.loc[rows["condition"] == condition, "kept_epoch"].mean()
-        axis.axvline(epoch, color=f"C{index + 3}", linestyle=":", label=f"{condition} keeps epoch {epoch:.0f}")
+        axis.axvline(
+            epoch,
+            color=f"C{index + 3}",
+            linestyle=":",
+            label=f"{condition} keeps epoch {epoch:.0f}",
+        )
 
 
 def plot_learning_curves(table):
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for axis, metric in zip(axes, ("loss", "accuracy")):
         for split, style in (("train", "-"), ("val", "--")):
-            axis.plot(_mean_curve(table, "none", f"{split}_{metric}"), style, color="C0",
-                      label=f"no regularization, {split}")
-            axis.plot(_mean_curve(table, f"dropout_{LESSON_DROPOUT:g}", f"{split}_{metric}"), style,
-                      color="C1", label=f"dropout {LESSON_DROPOUT}, {split}")
+            axis.plot(
+                _mean_curve(table, "none", f"{split}_{metric}"),
+                style,
+                color="C0",
+                label=f"no regularization, {split}",
+            )
+            axis.plot(
+                _mean_curve(table, f"dropout_{LESSON_DROPOUT:g}", f"{split}_{metric}"),
+                style,
+                color="C1",
+                label=f"dropout {LESSON_DROPOUT}, {split}",
+            )
         _mark_stops(axis, table)
         axis.set(xlabel="epoch", ylabel=metric)
         axis.grid(alpha=0.3)
@@ -432,14 +541,19 @@ def plot_learning_curves(table):
 
 def plot_test_accuracy(table):
     rows = kept(table)
-    stats = rows.groupby(["label_noise", "condition"], sort=False)["test_accuracy"].agg(["mean", "std"])
+    stats = rows.groupby(["label_noise", "condition"], sort=False)["test_accuracy"].agg(
+        ["mean", "std"]
+    )
     labels = [f"{condition} (noise {noise:g})" for noise, condition in stats.index]
     figure, axis = plt.subplots(figsize=(8, 0.45 * len(labels) + 1.5))
     colors = ["C0" if noise == 0 else "C3" for noise, _ in stats.index]
     axis.barh(labels, stats["mean"], xerr=stats["std"].fillna(0), color=colors, capsize=3)
     axis.invert_yaxis()
-    axis.set(xlabel="test accuracy (mean and std over seeds)", xlim=(0, 1),
-             title="Test accuracy by regularizer (blue: clean labels, red: 40% wrong labels)")
+    axis.set(
+        xlabel="test accuracy (mean and std over seeds)",
+        xlim=(0, 1),
+        title="Test accuracy by regularizer (blue: clean labels, red: 40% wrong labels)",
+    )
     axis.grid(axis="x", alpha=0.3)
     figure.tight_layout()
     return figure
@@ -449,19 +563,34 @@ def plot_label_noise(table):
     noise = float(table["label_noise"].max())
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for color, condition in ((0, "none"), (1, f"dropout_{LESSON_DROPOUT:g}")):
-        axes[0].plot(_mean_curve(table, condition, "test_accuracy", noise), color=f"C{color}", label=condition)
-        axes[1].plot(_mean_curve(table, condition, "noisy_accuracy", noise), color=f"C{color}",
-                     label=f"{condition}: wrong labels fit")
-        axes[1].plot(_mean_curve(table, condition, "clean_accuracy", noise), "--", color=f"C{color}",
-                     label=f"{condition}: clean labels fit")
+        axes[0].plot(
+            _mean_curve(table, condition, "test_accuracy", noise),
+            color=f"C{color}",
+            label=condition,
+        )
+        axes[1].plot(
+            _mean_curve(table, condition, "noisy_accuracy", noise),
+            color=f"C{color}",
+            label=f"{condition}: wrong labels fit",
+        )
+        axes[1].plot(
+            _mean_curve(table, condition, "clean_accuracy", noise),
+            "--",
+            color=f"C{color}",
+            label=f"{condition}: clean labels fit",
+        )
     for axis in axes:
         _mark_stops(axis, table, noise)
         axis.set(xlabel="epoch")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    axes[0].set(ylabel="test accuracy", title=f"{noise:.0%} wrong labels: test accuracy peaks, then falls")
-    axes[1].set(ylabel="training accuracy on the given labels",
-                title="The noise is memorized late, and more slowly with dropout")
+    axes[0].set(
+        ylabel="test accuracy", title=f"{noise:.0%} wrong labels: test accuracy peaks, then falls"
+    )
+    axes[1].set(
+        ylabel="training accuracy on the given labels",
+        title="The noise is memorized late, and more slowly with dropout",
+    )
     figure.tight_layout()
     return figure
 

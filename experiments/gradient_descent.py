@@ -38,11 +38,15 @@ every step). Every run of a seed starts from the same weights.
     python experiments/gradient_descent.py --quick          # about 15 seconds, 2 seeds
 """
 
-if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
+if (
+    __name__ == "__main__"
+):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    sys.path[0] = str(
+        pathlib.Path(__file__).resolve().parent.parent
+    )  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -57,7 +61,15 @@ import pandas as pd
 from experiments.claims import Claim, mean_std, mean_std_table, run_outcomes
 from experiments.progress import Progress
 from experiments.settings import (
-    at_most, distinct, layer_widths, non_negative, one_of, positive, seeds_setting, setting, validate
+    at_most,
+    distinct,
+    layer_widths,
+    non_negative,
+    one_of,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
 )
 from zoo import datasets
 from zoo.callbacks import EpochEvaluation, EpochTimer
@@ -87,16 +99,34 @@ MEASUREMENTS = 25  # of the training loss per run, evenly spaced in updates
 @dataclasses.dataclass(frozen=True)
 class Config:
     dataset: str = setting("mnist1d", "the dataset to fit", one_of(*datasets.NAMES))
-    train_size: int | None = setting(None, "a stratified subset of the training set; none: all of it")
+    train_size: int | None = setting(
+        None, "a stratified subset of the training set; none: all of it"
+    )
     hidden_units: tuple[int, ...] = setting((64, 64), "the MLP's hidden layer widths", layer_widths)
-    batch_sizes: tuple[int, ...] = setting((1, 32, 128, 0), "batch sizes to compare; 0: the whole training set, "
-                                           "full-batch gradient descent", non_negative, distinct)
-    epochs: tuple[float, ...] = setting((1, 15, 45, 250), "epochs of training, one value per batch size", positive)
-    learning_rates: tuple[float, ...] = setting(tuple(4.0**k for k in range(-4, 2)), "SGD learning rates swept "
-                                                "for every batch size", positive, distinct)
-    noise_batch_sizes: tuple[int, ...] = setting((1, 2, 4, 8, 16, 32, 64, 128, 256), "batch sizes at which the "
-                                                 "gradient noise is measured", positive, distinct)
-    noise_draws: int = setting(64, "mini-batches drawn per noise measurement", positive, at_most(100_000))
+    batch_sizes: tuple[int, ...] = setting(
+        (1, 32, 128, 0),
+        "batch sizes to compare; 0: the whole training set, full-batch gradient descent",
+        non_negative,
+        distinct,
+    )
+    epochs: tuple[float, ...] = setting(
+        (1, 15, 45, 250), "epochs of training, one value per batch size", positive
+    )
+    learning_rates: tuple[float, ...] = setting(
+        tuple(4.0**k for k in range(-4, 2)),
+        "SGD learning rates swept for every batch size",
+        positive,
+        distinct,
+    )
+    noise_batch_sizes: tuple[int, ...] = setting(
+        (1, 2, 4, 8, 16, 32, 64, 128, 256),
+        "batch sizes at which the gradient noise is measured",
+        positive,
+        distinct,
+    )
+    noise_draws: int = setting(
+        64, "mini-batches drawn per noise measurement", positive, at_most(100_000)
+    )
     seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
@@ -104,21 +134,36 @@ class Config:
         datasets.check_train_size(self.dataset, self.train_size)
         size = self.train_size or datasets.TRAIN_SIZES[self.dataset]
         if max(self.batch_sizes) > size or max(self.noise_batch_sizes) > size:
-            raise ValueError(f"batch_sizes and noise_batch_sizes must be at most the training set's {size}")
+            raise ValueError(
+                f"batch_sizes and noise_batch_sizes must be at most the training set's {size}"
+            )
         if len({batch or size for batch in self.batch_sizes}) < len(self.batch_sizes):
-            raise ValueError(f"batch_sizes must not name the full batch twice (0 is the training set's {size})")
+            raise ValueError(
+                f"batch_sizes must not name the full batch twice (0 is the training set's {size})"
+            )
         if len(self.epochs) != len(self.batch_sizes):
-            raise ValueError(f"give one epochs value per batch size, got {len(self.epochs)} for "
-                             f"{len(self.batch_sizes)}")
+            raise ValueError(
+                f"give one epochs value per batch size, got {len(self.epochs)} for "
+                f"{len(self.batch_sizes)}"
+            )
 
     def resolved(self):
         size = self.train_size or datasets.TRAIN_SIZES[self.dataset]
-        return {"train_size": size, "batch_sizes": tuple(batch or size for batch in self.batch_sizes)}
+        return {
+            "train_size": size,
+            "batch_sizes": tuple(batch or size for batch in self.batch_sizes),
+        }
 
 
 # Quick: 1,000 training signals, shorter runs, fewer noise measurements, 2 seeds.
-QUICK = dict(train_size=1000, epochs=(1, 5, 15, 50), learning_rates=tuple(4.0**k for k in range(-3, 2)),
-             noise_batch_sizes=(1, 4, 16, 64), noise_draws=16, seeds=(0, 1))
+QUICK = dict(
+    train_size=1000,
+    epochs=(1, 5, 15, 50),
+    learning_rates=tuple(4.0**k for k in range(-3, 2)),
+    noise_batch_sizes=(1, 4, 16, 64),
+    noise_draws=16,
+    seeds=(0, 1),
+)
 
 
 def train_rows(model, weights, data, interval, measurements, rate, x, y):
@@ -127,11 +172,19 @@ def train_rows(model, weights, data, interval, measurements, rate, x, y):
     restart(model, weights, learning_rate=rate)
     evaluation = EpochEvaluation.on_splits({"train": (x, y)}, measure_start=True)
     # TerminateOnNaN: a run that blows up stops at once; its remaining updates would only cost time.
-    history = model.fit(data, steps_per_epoch=interval, epochs=measurements, shuffle=False, verbose=0,
-                        callbacks=[EpochTimer(), evaluation, keras.callbacks.TerminateOnNaN()]).history
+    history = model.fit(
+        data,
+        steps_per_epoch=interval,
+        epochs=measurements,
+        shuffle=False,
+        verbose=0,
+        callbacks=[EpochTimer(), evaluation, keras.callbacks.TerminateOnNaN()],
+    ).history
     seconds = [0.0, *history["seconds"]]  # the start took none
-    rows = [dict(update=point["epoch"] * interval, train_loss=point["train_loss"], seconds=took)
-            for point, took in zip(evaluation.history, seconds)]
+    rows = [
+        dict(update=point["epoch"] * interval, train_loss=point["train_loss"], seconds=took)
+        for point, took in zip(evaluation.history, seconds)
+    ]
     rows[-1]["classes_predicted"] = classes_predicted(model, x)  # 1: collapsed
     return rows
 
@@ -153,24 +206,47 @@ def run(config):
         rows += noise_rows(probe, x, y, config, seed, "initialization")
         # Gradient noise after training, too: at the end of the largest mini-batch's best run.
         sizes = [size or len(x) for size in config.batch_sizes]
-        trained_size, trained = max([size for size in sizes if 1 < size < len(x)], default=None), (np.inf, None)
+        trained_size, trained = (
+            max([size for size in sizes if 1 < size < len(x)], default=None),
+            (np.inf, None),
+        )
         for batch_size, epochs in zip(sizes, config.epochs):
             data, steps = datasets.batches(x, y, batch_size, seed)
             interval = max(1, round(epochs * steps / MEASUREMENTS))
-            model = compile_once(compiled, (batch_size, interval), build, keras.optimizers.SGD,
-                                 "sparse_categorical_crossentropy", interval)
+            model = compile_once(
+                compiled,
+                (batch_size, interval),
+                build,
+                keras.optimizers.SGD,
+                "sparse_categorical_crossentropy",
+                interval,
+            )
             finals = {}
             for rate in config.learning_rates:
                 measurements = max(1, round(epochs * steps / interval))
                 run_rows = train_rows(model, weights, data, interval, measurements, rate, x, y)
-                rows += [dict(seed=seed, record="train", batch_size=batch_size, updates_per_epoch=steps,
-                              learning_rate=rate, epoch=row["update"] / steps, **row) for row in run_rows]
+                rows += [
+                    dict(
+                        seed=seed,
+                        record="train",
+                        batch_size=batch_size,
+                        updates_per_epoch=steps,
+                        learning_rate=rate,
+                        epoch=row["update"] / steps,
+                        **row,
+                    )
+                    for row in run_rows
+                ]
                 final = run_rows[-1]["train_loss"]
                 finals[rate] = round(final, 3)
                 if batch_size == trained_size and final < trained[0]:
                     trained = (final, model.get_weights())
-            progress.done("seed=%d B=%d final training loss by rate: %s", seed, batch_size,
-                          ", ".join(f"{rate:g}: {loss:.3f}" for rate, loss in finals.items()))
+            progress.done(
+                "seed=%d B=%d final training loss by rate: %s",
+                seed,
+                batch_size,
+                ", ".join(f"{rate:g}: {loss:.3f}" for rate, loss in finals.items()),
+            )
         if trained[1] is not None:
             probe.set_weights(trained[1])
             rows += noise_rows(probe, x, y, config, seed, "after training")
@@ -178,9 +254,20 @@ def run(config):
 
 
 def noise_rows(model, x, y, config, seed, point):
-    squared_norm, variances = gradient_noise(model, x, y, config.noise_batch_sizes, config.noise_draws, seed)
-    return [dict(seed=seed, record="noise", point=point, batch_size=size, variance=variance,
-                 gradient_squared_norm=squared_norm) for size, variance in variances.items()]
+    squared_norm, variances = gradient_noise(
+        model, x, y, config.noise_batch_sizes, config.noise_draws, seed
+    )
+    return [
+        dict(
+            seed=seed,
+            record="noise",
+            point=point,
+            batch_size=size,
+            variance=variance,
+            gradient_squared_norm=squared_norm,
+        )
+        for size, variance in variances.items()
+    ]
 
 
 # --- summaries of the table --------------------------------------------------------
@@ -197,6 +284,7 @@ def run_summary(table):
 
 def largest_stable_rate(table):
     """Per seed and batch size: the largest rate below the smallest unstable one (NaN: none)."""
+
     def largest(runs):
         runs = runs.droplevel(["seed", "batch_size"]).sort_index()
         unstable = runs.index[~runs["stable"]]
@@ -214,7 +302,9 @@ def best_curves(table):
     train = table[table["record"] == "train"].set_index(["seed", "batch_size", "learning_rate"])
     curves = train.loc[list(best)].reset_index()
     timed = train[train["update"] > 0].copy()
-    timed["per_update"] = timed["seconds"] / timed.groupby(level=[0, 1, 2])["update"].diff().fillna(timed["update"])
+    timed["per_update"] = timed["seconds"] / timed.groupby(level=[0, 1, 2])["update"].diff().fillna(
+        timed["update"]
+    )
     per_update = timed.groupby(level=["seed", "batch_size"])["per_update"].median()
     curves["seconds_per_update"] = curves.set_index(["seed", "batch_size"]).index.map(per_update)
     curves["wall_seconds"] = curves["update"] * curves["seconds_per_update"]
@@ -232,9 +322,18 @@ def per_epoch_and_second(table):
     common wall time (the shortest of the best runs), per seed and batch size."""
     curves = best_curves(table)
     full = curves["batch_size"].max()
-    first = curves[(curves["batch_size"] == full) & (curves["update"] > 0)].groupby("seed")["epoch"].min()
+    first = (
+        curves[(curves["batch_size"] == full) & (curves["update"] > 0)]
+        .groupby("seed")["epoch"]
+        .min()
+    )
     shortest = curves.groupby(["seed", "batch_size"])["wall_seconds"].max().groupby("seed").min()
-    return loss_at(curves, "epoch", first), first, loss_at(curves, "wall_seconds", shortest), shortest
+    return (
+        loss_at(curves, "epoch", first),
+        first,
+        loss_at(curves, "wall_seconds", shortest),
+        shortest,
+    )
 
 
 def summarize(table):
@@ -243,15 +342,19 @@ def summarize(table):
     last["largest_stable"] = largest_stable_rate(table)
     last["ms_per_update"] = 1000 * last["seconds_per_update"]
     last["seconds_per_epoch"] = last["seconds_per_update"] * last["updates_per_epoch"]
-    return mean_std_table(last.reset_index(), ["batch_size"], {
-        "updates per epoch": "updates_per_epoch",
-        "ms per update": "ms_per_update",
-        "seconds per epoch": "seconds_per_epoch",
-        "largest stable rate": "largest_stable",
-        "best rate": "learning_rate",
-        "epochs run": "epoch",
-        "final training loss (best rate)": "train_loss",
-    })
+    return mean_std_table(
+        last.reset_index(),
+        ["batch_size"],
+        {
+            "updates per epoch": "updates_per_epoch",
+            "ms per update": "ms_per_update",
+            "seconds per epoch": "seconds_per_epoch",
+            "largest stable rate": "largest_stable",
+            "best rate": "learning_rate",
+            "epochs run": "epoch",
+            "final training loss (best rate)": "train_loss",
+        },
+    )
 
 
 # --- claims --------------------------------------------------------------------------
@@ -263,12 +366,15 @@ def noise_slopes(table):
     if noise.empty:
         raise KeyError("no gradient noise measured")
     return noise.groupby(["point", "seed"]).apply(
-        lambda rows: float(np.polyfit(np.log(rows["batch_size"]), np.log(rows["variance"]), 1)[0]))
+        lambda rows: float(np.polyfit(np.log(rows["batch_size"]), np.log(rows["variance"]), 1)[0])
+    )
 
 
 def _noise_falls_as_1_over_b(table):
     slopes = noise_slopes(table)
-    measured = {f"slope, {point}": mean_std(slopes[point]) for point in slopes.index.unique("point")}
+    measured = {
+        f"slope, {point}": mean_std(slopes[point]) for point in slopes.index.unique("point")
+    }
     return measured, bool((slopes - (-1)).abs().max() <= SLOPE_TOLERANCE)
 
 
@@ -295,10 +401,14 @@ def _minibatch_per_second(table):
 
 def _stable_rate_grows(table):
     stable = largest_stable_rate(table).unstack("batch_size")
-    measured = {f"B={size}: log2 largest stable rate": mean_std(np.log2(stable[size])) for size in stable.columns}
+    measured = {
+        f"B={size}: log2 largest stable rate": mean_std(np.log2(stable[size]))
+        for size in stable.columns
+    }
     ordered = stable[sorted(stable.columns)].to_numpy()
-    grows = (np.diff(np.nan_to_num(ordered, nan=0.0), axis=1) >= 0).all() and \
-        (ordered[:, -1] > np.nan_to_num(ordered[:, 0], nan=0.0)).all()
+    grows = (np.diff(np.nan_to_num(ordered, nan=0.0), axis=1) >= 0).all() and (
+        ordered[:, -1] > np.nan_to_num(ordered[:, 0], nan=0.0)
+    ).all()
     return measured, bool(grows)
 
 
@@ -356,8 +466,11 @@ def plot_noise(table):
         mean = rows.groupby("batch_size")["variance"].mean()
         axis.loglog(mean.index, mean.values, "o-", label=point)
         axis.loglog(mean.index, mean.iloc[0] / mean.index, ":", color="gray")
-    axis.set(xlabel="batch size B", ylabel="E ||g_B - g||^2 (mean over seeds)",
-             title="Gradient noise falls as 1/B (dotted: exactly 1/B)")
+    axis.set(
+        xlabel="batch size B",
+        ylabel="E ||g_B - g||^2 (mean over seeds)",
+        title="Gradient noise falls as 1/B (dotted: exactly 1/B)",
+    )
     axis.legend()
     axis.grid(alpha=0.3, which="both")
     return figure
@@ -371,9 +484,17 @@ def plot_progress(table):
         mean = rows.groupby("update")[["epoch", "wall_seconds", "train_loss"]].mean()
         left.plot(mean["epoch"].where(mean["epoch"] > 0), mean["train_loss"], label=label)
         right.plot(mean["wall_seconds"], mean["train_loss"], label=label)
-    left.set(xscale="log", xlabel="epochs", ylabel="training loss (best rate, mean over seeds)",
-             title="Per epoch, small batches make the most progress")
-    right.set(xlabel="wall seconds of training", ylabel="training loss", title="Per second, mini-batches win")
+    left.set(
+        xscale="log",
+        xlabel="epochs",
+        ylabel="training loss (best rate, mean over seeds)",
+        title="Per epoch, small batches make the most progress",
+    )
+    right.set(
+        xlabel="wall seconds of training",
+        ylabel="training loss",
+        title="Per second, mini-batches win",
+    )
     for axis in (left, right):
         axis.legend()
         axis.grid(alpha=0.3)
@@ -386,15 +507,28 @@ def plot_stability(table):
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for size, rows in summary.groupby("batch_size"):
         mean = rows.groupby("learning_rate").agg({"final": "mean", "stable": "all"})
-        line, = axis.plot(mean.index, mean["final"], "o-", label=f"B={size}")
+        (line,) = axis.plot(mean.index, mean["final"], "o-", label=f"B={size}")
         unstable = mean[~mean["stable"]]
-        axis.plot(unstable.index, unstable["final"].fillna(summary["start"].max()), "x", color=line.get_color(),
-                  markersize=10)
-    axis.set(xscale="log", xlabel="learning rate", ylabel="final training loss (mean over seeds)",
-             title="Larger batches tolerate larger rates (x: unstable in a seed)")
+        axis.plot(
+            unstable.index,
+            unstable["final"].fillna(summary["start"].max()),
+            "x",
+            color=line.get_color(),
+            markersize=10,
+        )
+    axis.set(
+        xscale="log",
+        xlabel="learning rate",
+        ylabel="final training loss (mean over seeds)",
+        title="Larger batches tolerate larger rates (x: unstable in a seed)",
+    )
     axis.legend()
     axis.grid(alpha=0.3)
     return figure
 
 
-PLOTS = {"gradient_noise.png": plot_noise, "progress.png": plot_progress, "stability.png": plot_stability}
+PLOTS = {
+    "gradient_noise.png": plot_noise,
+    "progress.png": plot_progress,
+    "stability.png": plot_stability,
+}

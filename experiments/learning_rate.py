@@ -33,11 +33,15 @@ the same weights.
     python experiments/learning_rate.py --quick          # about 15 seconds, 2 seeds
 """
 
-if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
+if (
+    __name__ == "__main__"
+):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    sys.path[0] = str(
+        pathlib.Path(__file__).resolve().parent.parent
+    )  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -54,7 +58,14 @@ import pandas as pd
 from experiments.claims import Claim, mean_std, mean_std_table, run_outcomes
 from experiments.progress import Progress
 from experiments.settings import (
-    at_most, distinct, layer_widths, one_of, positive, seeds_setting, setting, validate
+    at_most,
+    distinct,
+    layer_widths,
+    one_of,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
 )
 from zoo import datasets
 from zoo.callbacks import EpochEvaluation
@@ -79,8 +90,12 @@ CONCLUSION = (
     "0.01, SGD 1), not how wide the window around them is."
 )
 
-OPTIMIZERS = {"SGD": keras.optimizers.SGD, "Adam": keras.optimizers.Adam, "RMSprop": keras.optimizers.RMSprop,
-              "Adagrad": keras.optimizers.Adagrad}
+OPTIMIZERS = {
+    "SGD": keras.optimizers.SGD,
+    "Adam": keras.optimizers.Adam,
+    "RMSprop": keras.optimizers.RMSprop,
+    "Adagrad": keras.optimizers.Adagrad,
+}
 WIDTHS = (32, 64, 128)  # the tuner's second hyperparameter
 WITHIN = 0.05  # "within 5% of the best final loss"
 RANGE_TEST_STEPS = 200
@@ -88,15 +103,29 @@ RANGE_TEST_STEPS = 200
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    train_size: int = setting(4000, "MNIST-1D training signals, of which a fifth is held out for validation")
-    hidden_units: int = setting(64, "width of the MLP's two hidden layers in the sweep", layer_widths)
+    train_size: int = setting(
+        4000, "MNIST-1D training signals, of which a fifth is held out for validation"
+    )
+    hidden_units: int = setting(
+        64, "width of the MLP's two hidden layers in the sweep", layer_widths
+    )
     batch_size: int = setting(128, "examples per update", positive)
     epochs: int = setting(15, "epochs of training per learning rate", positive)
-    learning_rates: tuple[float, ...] = setting(tuple(float(f"{10 ** (k / 3):.3g}") for k in range(-9, 4)),
-                                                "the swept learning rates (at least 3)", positive, distinct)
-    optimizers: tuple[str, ...] = setting(tuple(OPTIMIZERS), "optimizers swept over the same rates; must include "
-                                          "SGD", one_of(*OPTIMIZERS), distinct)
-    tuner_trials: int = setting(12, "KerasTuner trials over the SGD rate and the width", positive, at_most(1000))
+    learning_rates: tuple[float, ...] = setting(
+        tuple(float(f"{10 ** (k / 3):.3g}") for k in range(-9, 4)),
+        "the swept learning rates (at least 3)",
+        positive,
+        distinct,
+    )
+    optimizers: tuple[str, ...] = setting(
+        tuple(OPTIMIZERS),
+        "optimizers swept over the same rates; must include SGD",
+        one_of(*OPTIMIZERS),
+        distinct,
+    )
+    tuner_trials: int = setting(
+        12, "KerasTuner trials over the SGD rate and the width", positive, at_most(1000)
+    )
     seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
@@ -109,16 +138,27 @@ class Config:
 
 
 # Quick: 1,000 signals, 8 epochs, two rates per decade, SGD and Adam, 6 trials, 2 seeds.
-QUICK = dict(train_size=1000, epochs=8, learning_rates=tuple(float(f"{10 ** (k / 2):.3g}") for k in range(-6, 3)),
-             optimizers=("SGD", "Adam"), tuner_trials=6, seeds=(0, 1))
+QUICK = dict(
+    train_size=1000,
+    epochs=8,
+    learning_rates=tuple(float(f"{10 ** (k / 2):.3g}") for k in range(-6, 3)),
+    optimizers=("SGD", "Adam"),
+    tuner_trials=6,
+    seeds=(0, 1),
+)
 
 
 def compiled_model(compiled, optimizer, width, steps_per_execution, num_features):
     """The MLP for this optimizer, width and steps per call, compiled once and restarted for
     every run (see zoo.training.compile_once): tracing costs more than a run."""
-    return compile_once(compiled, (optimizer, width, steps_per_execution),
-                        lambda: build_mlp((num_features,), 10, (width, width), "relu"), OPTIMIZERS[optimizer],
-                        "sparse_categorical_crossentropy", steps_per_execution)
+    return compile_once(
+        compiled,
+        (optimizer, width, steps_per_execution),
+        lambda: build_mlp((num_features,), 10, (width, width), "relu"),
+        OPTIMIZERS[optimizer],
+        "sparse_categorical_crossentropy",
+        steps_per_execution,
+    )
 
 
 def train(model, weights, rate, splits, config, seed):
@@ -127,9 +167,17 @@ def train(model, weights, rate, splits, config, seed):
     (x, y), (x_val, y_val) = splits
     data, steps = datasets.batches(x, y, config.batch_size, seed)
     restart(model, weights, learning_rate=rate)
-    evaluation = EpochEvaluation.on_splits({"train": (x, y), "val": (x_val, y_val)}, measure_start=True)
-    model.fit(data, steps_per_epoch=steps, epochs=config.epochs, shuffle=False, verbose=0,
-              callbacks=[evaluation, keras.callbacks.TerminateOnNaN()])
+    evaluation = EpochEvaluation.on_splits(
+        {"train": (x, y), "val": (x_val, y_val)}, measure_start=True
+    )
+    model.fit(
+        data,
+        steps_per_epoch=steps,
+        epochs=config.epochs,
+        shuffle=False,
+        verbose=0,
+        callbacks=[evaluation, keras.callbacks.TerminateOnNaN()],
+    )
     history = evaluation.history
     history[-1]["classes_predicted"] = classes_predicted(model, x)  # 1: collapsed
     return history
@@ -141,8 +189,14 @@ def range_test(model, weights, splits, config, seed):
     data, steps = datasets.batches(x, y, config.batch_size, seed)
     restart(model, weights)
     finder = LearningRateRangeTest(1e-5, 10.0, steps=RANGE_TEST_STEPS)
-    model.fit(data, steps_per_epoch=steps, epochs=-(-RANGE_TEST_STEPS // steps), callbacks=[finder],
-              shuffle=False, verbose=0)
+    model.fit(
+        data,
+        steps_per_epoch=steps,
+        epochs=-(-RANGE_TEST_STEPS // steps),
+        callbacks=[finder],
+        shuffle=False,
+        verbose=0,
+    )
     return finder
 
 
@@ -165,12 +219,22 @@ class SweepTuner(keras_tuner.BayesianOptimization):
 def search(trial_loss, config, seed):
     """The tuner's best learning rate, width and validation loss, and the trials it ran."""
     with tempfile.TemporaryDirectory() as directory:
-        tuner = SweepTuner(trial_loss, max_trials=config.tuner_trials, seed=seed, directory=directory,
-                           project_name="learning_rate", overwrite=True)
+        tuner = SweepTuner(
+            trial_loss,
+            max_trials=config.tuner_trials,
+            seed=seed,
+            directory=directory,
+            project_name="learning_rate",
+            overwrite=True,
+        )
         tuner.search(verbose=0)
         best = tuner.oracle.get_best_trials(1)[0]
-        return (best.hyperparameters["learning_rate"], best.hyperparameters["hidden_units"], best.score,
-                len(tuner.oracle.trials))
+        return (
+            best.hyperparameters["learning_rate"],
+            best.hyperparameters["hidden_units"],
+            best.score,
+            len(tuner.oracle.trials),
+        )
 
 
 def run(config):
@@ -181,33 +245,82 @@ def run(config):
         splits = datasets.split_validation(x, y, seed=seed)
         features = x.shape[1]
         keras.utils.set_random_seed(seed)
-        weights = {width: build_mlp((features,), 10, (width, width), "relu").get_weights()
-                   for width in sorted({*WIDTHS, config.hidden_units})}  # the sweep's and the tuner's
+        weights = {
+            width: build_mlp((features,), 10, (width, width), "relu").get_weights()
+            for width in sorted({*WIDTHS, config.hidden_units})
+        }  # the sweep's and the tuner's
         start = weights[config.hidden_units]
         steps = -(-len(splits[0][1]) // config.batch_size)
         for optimizer in config.optimizers:
             model = compiled_model(compiled, optimizer, config.hidden_units, steps, features)
             for rate in config.learning_rates:
                 history = train(model, start, rate, splits, config, seed)
-                rows += [dict(seed=seed, record="sweep", optimizer=optimizer, learning_rate=rate, **point)
-                         for point in history]
-            finder = range_test(compiled_model(compiled, optimizer, config.hidden_units, 1, features), start,
-                                splits, config, seed)
-            rows += [dict(seed=seed, record="range_test", optimizer=optimizer, learning_rate=rate, train_loss=loss,
-                          smoothed_loss=smoothed)
-                     for rate, loss, smoothed in zip(finder.learning_rates, finder.losses, finder.smoothed_losses)]
-            rows.append(dict(seed=seed, record="suggestion", optimizer=optimizer, learning_rate=finder.suggestion()))
-            progress.done("seed=%d %s: swept %d rates; the range test suggests %.3g", seed, optimizer,
-                          len(config.learning_rates), finder.suggestion())
+                rows += [
+                    dict(
+                        seed=seed, record="sweep", optimizer=optimizer, learning_rate=rate, **point
+                    )
+                    for point in history
+                ]
+            finder = range_test(
+                compiled_model(compiled, optimizer, config.hidden_units, 1, features),
+                start,
+                splits,
+                config,
+                seed,
+            )
+            rows += [
+                dict(
+                    seed=seed,
+                    record="range_test",
+                    optimizer=optimizer,
+                    learning_rate=rate,
+                    train_loss=loss,
+                    smoothed_loss=smoothed,
+                )
+                for rate, loss, smoothed in zip(
+                    finder.learning_rates, finder.losses, finder.smoothed_losses
+                )
+            ]
+            rows.append(
+                dict(
+                    seed=seed,
+                    record="suggestion",
+                    optimizer=optimizer,
+                    learning_rate=finder.suggestion(),
+                )
+            )
+            progress.done(
+                "seed=%d %s: swept %d rates; the range test suggests %.3g",
+                seed,
+                optimizer,
+                len(config.learning_rates),
+                finder.suggestion(),
+            )
 
         def trial_loss(rate, width):
             model = compiled_model(compiled, "SGD", width, steps, features)
-            return float(np.nanmin([point["val_loss"] for point in train(model, weights[width], rate, splits,
-                                                                          config, seed)] + [np.inf]))
+            return float(
+                np.nanmin(
+                    [
+                        point["val_loss"]
+                        for point in train(model, weights[width], rate, splits, config, seed)
+                    ]
+                    + [np.inf]
+                )
+            )
 
         rate, width, val_loss, trials = search(trial_loss, config, seed)
-        rows.append(dict(seed=seed, record="tuner", optimizer="SGD", learning_rate=rate, hidden_units=width,
-                         val_loss=val_loss, trials=trials))
+        rows.append(
+            dict(
+                seed=seed,
+                record="tuner",
+                optimizer="SGD",
+                learning_rate=rate,
+                hidden_units=width,
+                val_loss=val_loss,
+                trials=trials,
+            )
+        )
         progress.done("seed=%d the tuner picks rate %.3g, width %d", seed, rate, width)
     return pd.DataFrame(rows)
 
@@ -227,7 +340,13 @@ def sweep_summary(table):
 
 def best_rates(table, column):
     """Per seed and optimizer: the rate with the lowest `column` of `sweep_summary`."""
-    return sweep_summary(table)[column].dropna().groupby(["seed", "optimizer"]).idxmin().map(lambda key: key[2])
+    return (
+        sweep_summary(table)[column]
+        .dropna()
+        .groupby(["seed", "optimizer"])
+        .idxmin()
+        .map(lambda key: key[2])
+    )
 
 
 def near_best_width(table):
@@ -238,6 +357,7 @@ def near_best_width(table):
     decade apart cannot otherwise tell a range of 0.05 decades from one of 0.3. A diverged
     run counts as above the threshold; a range reaching the grid's end stops there.
     """
+
     def width(runs):
         final = runs["final"].droplevel(["seed", "optimizer"]).sort_index()
         losses, logs = final.fillna(np.inf).to_numpy(), np.log10(final.index.to_numpy())
@@ -261,26 +381,41 @@ def near_best_width(table):
 
 def summarize(table):
     summary = sweep_summary(table)
-    per_run = pd.DataFrame({
-        "best_rate": best_rates(table, "final"),
-        "best_final": summary["final"].groupby(["seed", "optimizer"]).min(),
-        "best_val_rate": best_rates(table, "best_val"),
-        "width": near_best_width(table),
-        "unstable": summary["unstable"].groupby(["seed", "optimizer"]).sum(),
-    })
-    suggestions = table[table["record"] == "suggestion"].set_index(["seed", "optimizer"])["learning_rate"]
+    per_run = pd.DataFrame(
+        {
+            "best_rate": best_rates(table, "final"),
+            "best_final": summary["final"].groupby(["seed", "optimizer"]).min(),
+            "best_val_rate": best_rates(table, "best_val"),
+            "width": near_best_width(table),
+            "unstable": summary["unstable"].groupby(["seed", "optimizer"]).sum(),
+        }
+    )
+    suggestions = table[table["record"] == "suggestion"].set_index(["seed", "optimizer"])[
+        "learning_rate"
+    ]
     per_run["suggestion"] = suggestions
-    out = mean_std_table(per_run.reset_index(), ["optimizer"], {
-        "best rate (training loss)": "best_rate",
-        "its final training loss": "best_final",
-        f"decades within {WITHIN:.0%} of it": "width",
-        "best rate (validation loss)": "best_val_rate",
-        "range test suggests": "suggestion",
-        "unstable rates": "unstable",
-    })
+    out = mean_std_table(
+        per_run.reset_index(),
+        ["optimizer"],
+        {
+            "best rate (training loss)": "best_rate",
+            "its final training loss": "best_final",
+            f"decades within {WITHIN:.0%} of it": "width",
+            "best rate (validation loss)": "best_val_rate",
+            "range test suggests": "suggestion",
+            "unstable rates": "unstable",
+        },
+    )
     tuner = table[table["record"] == "tuner"]
-    picks = mean_std_table(tuner.assign(optimizer="SGD, KerasTuner's pick"), ["optimizer"], {
-        "best rate (validation loss)": "learning_rate", "hidden width": "hidden_units", "trials": "trials"})
+    picks = mean_std_table(
+        tuner.assign(optimizer="SGD, KerasTuner's pick"),
+        ["optimizer"],
+        {
+            "best rate (validation loss)": "learning_rate",
+            "hidden width": "hidden_units",
+            "trials": "trials",
+        },
+    )
     return pd.concat([out, picks], ignore_index=True).fillna("")
 
 
@@ -290,27 +425,43 @@ def summarize(table):
 def _extremes(table):
     summary = sweep_summary(table).xs("SGD", level="optimizer")
     rates = summary.index.unique("learning_rate")
-    largest, smallest = summary.xs(rates.max(), level="learning_rate"), summary.xs(rates.min(), level="learning_rate")
+    largest, smallest = (
+        summary.xs(rates.max(), level="learning_rate"),
+        summary.xs(rates.min(), level="learning_rate"),
+    )
     best = summary["final"].groupby("seed").min()
-    closed = (largest["start"] - smallest["final"]) / (largest["start"] - best)  # of the gap start -> best
-    measured = {"largest rate": float(rates.max()), "runs that diverged there": int(largest["unstable"].sum()),
-                "of": len(largest), "of them NaN": int(largest["final"].isna().sum()),
-                "collapsed to one class, loss finite":
-                    int((largest["final"].notna() & (largest["classes"] <= 1)).sum()),
-                "smallest rate": float(rates.min()),
-                "its final loss": mean_std(smallest["final"]), "best final loss": mean_std(best),
-                "share of the start-to-best drop it made": mean_std(closed)}
+    closed = (largest["start"] - smallest["final"]) / (
+        largest["start"] - best
+    )  # of the gap start -> best
+    measured = {
+        "largest rate": float(rates.max()),
+        "runs that diverged there": int(largest["unstable"].sum()),
+        "of": len(largest),
+        "of them NaN": int(largest["final"].isna().sum()),
+        "collapsed to one class, loss finite": int(
+            (largest["final"].notna() & (largest["classes"] <= 1)).sum()
+        ),
+        "smallest rate": float(rates.min()),
+        "its final loss": mean_std(smallest["final"]),
+        "best final loss": mean_std(best),
+        "share of the start-to-best drop it made": mean_std(closed),
+    }
     return measured, bool(largest["unstable"].all() and (closed < 0.5).all())
 
 
 def _log10_distance(table, record):
     best = best_rates(table, "best_val").xs("SGD", level="optimizer")
-    picks = table[(table["record"] == record) & (table["optimizer"] == "SGD")].set_index("seed")["learning_rate"]
+    picks = table[(table["record"] == record) & (table["optimizer"] == "SGD")].set_index("seed")[
+        "learning_rate"
+    ]
     if picks.empty:
         raise KeyError(f"no {record} recorded")
     distance = np.log10(picks / best.reindex(picks.index))
-    measured = {"sweep's best rate": mean_std(best), f"{record} rate": mean_std(picks),
-                "log10(pick / best)": mean_std(distance)}
+    measured = {
+        "sweep's best rate": mean_std(best),
+        f"{record} rate": mean_std(picks),
+        "log10(pick / best)": mean_std(distance),
+    }
     return measured, distance.abs()
 
 
@@ -323,7 +474,9 @@ def _tuner_close(table):
     measured, distance = _log10_distance(table, "tuner")
     sweep_best = sweep_summary(table).xs("SGD", level="optimizer")["best_val"].groupby("seed").min()
     tuner = table[table["record"] == "tuner"].set_index("seed")["val_loss"]
-    measured["tuner's validation loss / the sweep's best"] = mean_std(tuner / sweep_best.reindex(tuner.index))
+    measured["tuner's validation loss / the sweep's best"] = mean_std(
+        tuner / sweep_best.reindex(tuner.index)
+    )
     return measured, bool((distance <= 0.5).all())
 
 
@@ -332,7 +485,9 @@ def _adaptive_wider(table):
     adaptive = [name for name in widths.columns if name != "SGD"]
     if not adaptive:
         raise KeyError("no adaptive optimizer in the sweep")
-    measured = {f"{name}: decades within {WITHIN:.0%}": mean_std(widths[name]) for name in widths.columns}
+    measured = {
+        f"{name}: decades within {WITHIN:.0%}": mean_std(widths[name]) for name in widths.columns
+    }
     return measured, bool(widths[adaptive].gt(widths["SGD"], axis=0).all().all())
 
 
@@ -388,9 +543,16 @@ def plot_curves(table):
     for color, (rate, rows) in zip(colors, sweep.groupby("learning_rate")):
         curve = rows.groupby("epoch")["train_loss"].mean()
         axis.plot(curve.index, curve.values, color=color, label=f"{rate:.3g}")
-    axis.set(xlabel="epoch", ylabel="training loss (mean over seeds)", yscale="log", ylim=(None, 5),
-             title="SGD: small rates crawl, large ones diverge")
-    axis.legend(title="learning rate", fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1, 0.5))
+    axis.set(
+        xlabel="epoch",
+        ylabel="training loss (mean over seeds)",
+        yscale="log",
+        ylim=(None, 5),
+        title="SGD: small rates crawl, large ones diverge",
+    )
+    axis.legend(
+        title="learning rate", fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1, 0.5)
+    )
     axis.grid(alpha=0.3)
     figure.tight_layout()
     return figure
@@ -403,12 +565,23 @@ def plot_sweep(table):
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for optimizer, rows in summary.groupby("optimizer", sort=False):
         final = rows.groupby("learning_rate")["final"].mean()
-        line, = axis.plot(final.index, final.values, "o-", label=optimizer)
+        (line,) = axis.plot(final.index, final.values, "o-", label=optimizer)
         suggested = suggestions.loc[suggestions["optimizer"] == optimizer, "learning_rate"]
         axis.plot(suggested, np.full(len(suggested), 0.2), "v", color=line.get_color())
-    axis.plot(tuner["learning_rate"], np.full(len(tuner), 0.15), "*", color="black", label="KerasTuner's pick (SGD)")
-    axis.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final training loss (mean over seeds)",
-             title="Each optimizer's sweep (v: its range test's suggestions)")
+    axis.plot(
+        tuner["learning_rate"],
+        np.full(len(tuner), 0.15),
+        "*",
+        color="black",
+        label="KerasTuner's pick (SGD)",
+    )
+    axis.set(
+        xscale="log",
+        yscale="log",
+        xlabel="learning rate",
+        ylabel="final training loss (mean over seeds)",
+        title="Each optimizer's sweep (v: its range test's suggestions)",
+    )
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
     return figure
@@ -421,13 +594,17 @@ def plot_range_test(table):
     top = 0.0
     for optimizer, rows in tests.groupby("optimizer", sort=False):
         first = rows[rows["seed"] == rows["seed"].min()]
-        line, = axis.plot(first["learning_rate"], first["smoothed_loss"], label=optimizer)
+        (line,) = axis.plot(first["learning_rate"], first["smoothed_loss"], label=optimizer)
         top = max(top, 2 * first["smoothed_loss"].iloc[0])
         for rate in suggestions.loc[suggestions["optimizer"] == optimizer, "learning_rate"]:
             axis.axvline(rate, color=line.get_color(), linestyle=":", alpha=0.6)
-    axis.set(xscale="log", ylim=(0, top), xlabel="learning rate (rising every batch)",
-             ylabel="smoothed training loss (first seed)",
-             title="Range test: the loss falls, then blows up (dotted: suggestions)")
+    axis.set(
+        xscale="log",
+        ylim=(0, top),
+        xlabel="learning rate (rising every batch)",
+        ylabel="smoothed training loss (first seed)",
+        title="Range test: the loss falls, then blows up (dotted: suggestions)",
+    )
     axis.legend()
     axis.grid(alpha=0.3)
     return figure

@@ -30,11 +30,15 @@ runs the calibrated length.
     python experiments/lstm_memory.py --quick          # about 20 seconds, 2 seeds
 """
 
-if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
+if (
+    __name__ == "__main__"
+):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    sys.path[0] = str(
+        pathlib.Path(__file__).resolve().parent.parent
+    )  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -50,15 +54,25 @@ import pandas as pd
 from experiments.claims import Claim, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
-    at_least, at_most, distinct, layer_widths, non_negative, one_of, positive, seeds_setting, setting,
-    validate
+    at_least,
+    at_most,
+    distinct,
+    layer_widths,
+    non_negative,
+    one_of,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
 )
 from zoo.recurrent import CELLS, build_sequence_regressor
 from zoo.series import adding_problem
 from zoo.training import compile_once, input_gradients, restart
 
 TITLE = "LSTM memory: the adding problem"
-CONCEPT = "Gated cells carry information, and its gradient, across many timesteps; a simple RNN cannot."
+CONCEPT = (
+    "Gated cells carry information, and its gradient, across many timesteps; a simple RNN cannot."
+)
 CONCLUSION = (
     "The LSTM and the GRU solve the adding problem; the simple RNN, with the same number of "
     "units and the same training, never gets below the constant baseline of 1/6. Their "
@@ -76,24 +90,37 @@ STAGES = ("initialization", "trained")
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    timesteps: int = setting(50, "length of the adding problem's sequences", at_least(4), at_most(10_000))
-    cells: tuple[str, ...] = setting(tuple(CELLS), "recurrent cells to compare", one_of(*CELLS), distinct)
+    timesteps: int = setting(
+        50, "length of the adding problem's sequences", at_least(4), at_most(10_000)
+    )
+    cells: tuple[str, ...] = setting(
+        tuple(CELLS), "recurrent cells to compare", one_of(*CELLS), distinct
+    )
     units: int = setting(32, "units of every cell", layer_widths)
     learning_rate: float = setting(0.01, "Adam's learning rate", positive)
     clipnorm: float = setting(1.0, "gradient norm clipping", positive)
     batch_size: int = setting(64, "sequences per update", positive)
     max_steps: int = setting(2000, "the most updates a training may take", positive)
-    log_every: int = setting(50, "updates per logged training loss; also how often stopping is checked", positive)
-    stop_loss: float = setting(0.002, "stop once the last log_every updates' mean loss is below this; 0: never",
-                               non_negative)
+    log_every: int = setting(
+        50, "updates per logged training loss; also how often stopping is checked", positive
+    )
+    stop_loss: float = setting(
+        0.002,
+        "stop once the last log_every updates' mean loss is below this; 0: never",
+        non_negative,
+    )
     test_examples: int = setting(1000, "test sequences", positive, at_most(1_000_000))
-    gradient_examples: int = setting(256, "sequences in the gradient-by-distance batch", positive, at_most(100_000))
+    gradient_examples: int = setting(
+        256, "sequences in the gradient-by-distance batch", positive, at_most(100_000)
+    )
     seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
         validate(self)
         if self.max_steps < self.log_every or self.max_steps % self.log_every:
-            raise ValueError(f"max_steps must be a multiple of log_every ({self.log_every}), got {self.max_steps}")
+            raise ValueError(
+                f"max_steps must be a multiple of log_every ({self.log_every}), got {self.max_steps}"
+            )
 
 
 # Quick: LSTM and SimpleRNN only, sequences of 30, at most 800 steps, 2 seeds.
@@ -107,7 +134,9 @@ def gradient_profile(model, x, y):
     The ratio does not depend on how large the example's error is, only on how strongly
     the prediction depends on each input, which is what vanishing gradients are about.
     """
-    norms = np.linalg.norm(input_gradients(model, x, y, "mean_squared_error"), axis=-1).astype("float64")
+    norms = np.linalg.norm(input_gradients(model, x, y, "mean_squared_error"), axis=-1).astype(
+        "float64"
+    )
     tiny = np.finfo("float64").tiny
     relative = np.log10(np.maximum(norms, tiny)) - np.log10(np.maximum(norms[:, -1:], tiny))
     return 10 ** relative.mean(axis=0)
@@ -115,13 +144,20 @@ def gradient_profile(model, x, y):
 
 def train(config, cell, seed, data, compiled):
     (x, y), (x_test, y_test), (x_gradient, y_gradient) = data
-    model = compile_once(compiled, cell, lambda: build_sequence_regressor(config.timesteps, 2, cell, config.units),
-                         lambda: keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm), "mse",
-                         config.log_every)
+    model = compile_once(
+        compiled,
+        cell,
+        lambda: build_sequence_regressor(config.timesteps, 2, cell, config.units),
+        lambda: keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
+        "mse",
+        config.log_every,
+    )
     keras.utils.set_random_seed(seed)
     restart(model, build_sequence_regressor(config.timesteps, 2, cell, config.units).get_weights())
-    rows = [dict(record="gradient", stage="initialization", timestep=t + 1, relative_gradient=g)
-            for t, g in enumerate(gradient_profile(model, x_gradient, y_gradient))]
+    rows = [
+        dict(record="gradient", stage="initialization", timestep=t + 1, relative_gradient=g)
+        for t, g in enumerate(gradient_profile(model, x_gradient, y_gradient))
+    ]
 
     def stop_when_solved(epoch, logs):
         model.stop_training = logs["loss"] < config.stop_loss
@@ -131,17 +167,31 @@ def train(config, cell, seed, data, compiled):
 
     stream = tf.data.Dataset.from_tensor_slices((x, y)).batch(config.batch_size).prefetch(2)
     started = time.perf_counter()
-    history = model.fit(stream, epochs=config.max_steps // config.log_every, steps_per_epoch=config.log_every,
-                        callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=stop_when_solved)], shuffle=False,
-                        verbose=0)
+    history = model.fit(
+        stream,
+        epochs=config.max_steps // config.log_every,
+        steps_per_epoch=config.log_every,
+        callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=stop_when_solved)],
+        shuffle=False,
+        verbose=0,
+    )
     seconds = time.perf_counter() - started
     losses = history.history["loss"]
-    rows += [dict(record="curve", step=(i + 1) * config.log_every, train_loss=loss) for i, loss in enumerate(losses)]
+    rows += [
+        dict(record="curve", step=(i + 1) * config.log_every, train_loss=loss)
+        for i, loss in enumerate(losses)
+    ]
     predictions = keras.ops.convert_to_numpy(model(x_test, training=False))
     test_mse = float(np.mean((predictions - y_test) ** 2))
-    rows.append(dict(record="final", steps=len(losses) * config.log_every, test_mse=test_mse, seconds=seconds))
-    rows += [dict(record="gradient", stage="trained", timestep=t + 1, relative_gradient=g)
-             for t, g in enumerate(gradient_profile(model, x_gradient, y_gradient))]
+    rows.append(
+        dict(
+            record="final", steps=len(losses) * config.log_every, test_mse=test_mse, seconds=seconds
+        )
+    )
+    rows += [
+        dict(record="gradient", stage="trained", timestep=t + 1, relative_gradient=g)
+        for t, g in enumerate(gradient_profile(model, x_gradient, y_gradient))
+    ]
     return rows
 
 
@@ -150,15 +200,25 @@ def run(config):
     progress = Progress("lstm_memory", len(config.seeds) * len(config.cells))
     for seed in config.seeds:
         # One seed fixes the sequences: training stream, test set and gradient batch.
-        total = config.max_steps * config.batch_size + config.test_examples + config.gradient_examples
+        total = (
+            config.max_steps * config.batch_size + config.test_examples + config.gradient_examples
+        )
         x, y = adding_problem(total, config.timesteps, seed=seed)
         cut = np.cumsum([config.max_steps * config.batch_size, config.test_examples])
         data = list(zip(np.split(x, cut), np.split(y, cut)))
         for cell in config.cells:
             run_rows = train(config, cell, seed, data, compiled)
-            rows += [dict(seed=seed, cell=cell, timesteps=config.timesteps, **row) for row in run_rows]
+            rows += [
+                dict(seed=seed, cell=cell, timesteps=config.timesteps, **row) for row in run_rows
+            ]
             final = next(row for row in run_rows if row["record"] == "final")
-            progress.done("seed=%d %s: test MSE %.4f after %d steps", seed, cell, final["test_mse"], final["steps"])
+            progress.done(
+                "seed=%d %s: test MSE %.4f after %d steps",
+                seed,
+                cell,
+                final["test_mse"],
+                final["steps"],
+            )
     return pd.DataFrame(rows)
 
 
@@ -167,7 +227,9 @@ def run(config):
 
 def first_step_gradient(table, stage):
     """Per seed and cell: the relative gradient that reaches the first timestep."""
-    rows = table[(table["record"] == "gradient") & (table["stage"] == stage) & (table["timestep"] == 1)]
+    rows = table[
+        (table["record"] == "gradient") & (table["stage"] == stage) & (table["timestep"] == 1)
+    ]
     return rows.set_index(["seed", "cell"])["relative_gradient"]
 
 
@@ -176,13 +238,17 @@ def summarize(table):
     final["mse_ratio"] = final["test_mse"] / BASELINE_MSE
     for stage in STAGES:
         final[stage] = np.log10(first_step_gradient(table, stage))
-    return mean_std_table(final.reset_index(), ["cell"], {
-        "test MSE": "test_mse",
-        "test MSE / baseline (1/6)": "mse_ratio",
-        "steps": "steps",
-        "log10 relative gradient at t=1, initialization": "initialization",
-        "log10 relative gradient at t=1, trained": "trained",
-    })
+    return mean_std_table(
+        final.reset_index(),
+        ["cell"],
+        {
+            "test MSE": "test_mse",
+            "test MSE / baseline (1/6)": "mse_ratio",
+            "steps": "steps",
+            "log10 relative gradient at t=1, initialization": "initialization",
+            "log10 relative gradient at t=1, trained": "trained",
+        },
+    )
 
 
 # --- claims --------------------------------------------------------------------------
@@ -253,11 +319,20 @@ def plot_learning_curves(table):
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for cell in dict.fromkeys(curves["cell"]):
         for seed, curve in curves[curves["cell"] == cell].groupby("seed"):
-            axis.plot(curve["step"], curve["train_loss"], color=COLORS[cell], alpha=0.8,
-                      label=cell if seed == curves["seed"].min() else None)
+            axis.plot(
+                curve["step"],
+                curve["train_loss"],
+                color=COLORS[cell],
+                alpha=0.8,
+                label=cell if seed == curves["seed"].min() else None,
+            )
     axis.axhline(BASELINE_MSE, color="gray", linestyle=":", label="predict the mean (1/6)")
-    axis.set(xlabel="training step (64 new sequences each)", ylabel="training MSE", yscale="log",
-             title=f"Adding problem, T = {int(curves['timesteps'].iloc[0])}: gated cells escape the baseline")
+    axis.set(
+        xlabel="training step (64 new sequences each)",
+        ylabel="training MSE",
+        yscale="log",
+        title=f"Adding problem, T = {int(curves['timesteps'].iloc[0])}: gated cells escape the baseline",
+    )
     axis.legend()
     axis.grid(alpha=0.3)
     return figure
@@ -271,10 +346,19 @@ def plot_gradients(table):
         for stage, style in zip(STAGES, (":", "-")):
             rows = gradient[(gradient["cell"] == cell) & (gradient["stage"] == stage)]
             profile = 10 ** np.log10(rows["relative_gradient"]).groupby(rows["timestep"]).mean()
-            axis.plot(timesteps - profile.index, profile.values, style, color=COLORS[cell], label=f"{cell}, {stage}")
-    axis.set(xlabel="distance from the last timestep", yscale="log",
-             ylabel="gradient w.r.t. the input / at the last timestep",
-             title="How far back the gradient reaches")
+            axis.plot(
+                timesteps - profile.index,
+                profile.values,
+                style,
+                color=COLORS[cell],
+                label=f"{cell}, {stage}",
+            )
+    axis.set(
+        xlabel="distance from the last timestep",
+        yscale="log",
+        ylabel="gradient w.r.t. the input / at the last timestep",
+        title="How far back the gradient reaches",
+    )
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
     return figure

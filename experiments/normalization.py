@@ -32,11 +32,15 @@ Design:
     python experiments/normalization.py --quick          # about 15 seconds, 2 seeds
 """
 
-if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
+if (
+    __name__ == "__main__"
+):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    sys.path[0] = str(
+        pathlib.Path(__file__).resolve().parent.parent
+    )  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -52,15 +56,30 @@ import tensorflow as tf
 from experiments.claims import Claim, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
-    at_least, at_most, distinct, layer_widths, positive, seeds_setting, setting, validate
+    at_least,
+    at_most,
+    distinct,
+    layer_widths,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
 )
 from zoo import datasets
-from zoo.normalization import LOAN_FEATURES, LOAN_LOG_ODDS, build_normalized_mlp, gradient_descent_steps, student_loans
+from zoo.normalization import (
+    LOAN_FEATURES,
+    LOAN_LOG_ODDS,
+    build_normalized_mlp,
+    gradient_descent_steps,
+    student_loans,
+)
 from zoo.training import compile_once, restart
 
 TITLE = "Feature scaling and normalization layers"
-CONCEPT = ("Gradient descent is slow on features of different scales; "
-           "standardizing them, or normalization layers, fix it.")
+CONCEPT = (
+    "Gradient descent is slow on features of different scales; "
+    "standardizing them, or normalization layers, fix it."
+)
 CONCLUSION = (
     "Gradient descent's steps grow with the condition number: a tenfold difference in "
     "scale between two features costs a hundred times the steps, and the raw student-loan "
@@ -88,14 +107,22 @@ VARIANTS = {  # name: (inputs standardized beforehand, normalization of build_no
 @dataclasses.dataclass(frozen=True)
 class Config:
     train_size: int = setting(4000, "student loans to train on", positive, at_most(10_000_000))
-    validation_size: int = setting(1000, "student loans to validate on", positive, at_most(10_000_000))
+    validation_size: int = setting(
+        1000, "student loans to validate on", positive, at_most(10_000_000)
+    )
     hidden_units: tuple[int, ...] = setting((32, 32), "the MLP's hidden layer widths", layer_widths)
     learning_rate: float = setting(1e-3, "Adam's learning rate", positive)
     batch_size: int = setting(128, "examples per update", positive)
     epochs: int = setting(25, "epochs of training per variant", positive)
-    scale_ratios: tuple[int, ...] = setting((1, 10, 100), "scale of the second feature relative to the first, for "
-                                            "plain gradient descent", at_least(1), distinct)
-    max_gd_steps: int = setting(200_000, "the most plain gradient-descent steps per scale ratio", positive)
+    scale_ratios: tuple[int, ...] = setting(
+        (1, 10, 100),
+        "scale of the second feature relative to the first, for plain gradient descent",
+        at_least(1),
+        distinct,
+    )
+    max_gd_steps: int = setting(
+        200_000, "the most plain gradient-descent steps per scale ratio", positive
+    )
     seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
@@ -104,7 +131,9 @@ class Config:
 
 # Quick: 1,000 training loans, 10 epochs; scale ratios up to 30 and gradient descent
 # capped at 20,000 steps (the ratio of 100 takes 130,000); 2 seeds.
-QUICK = dict(train_size=1000, epochs=10, scale_ratios=(1, 10, 30), max_gd_steps=20_000, seeds=(0, 1))
+QUICK = dict(
+    train_size=1000, epochs=10, scale_ratios=(1, 10, 30), max_gd_steps=20_000, seeds=(0, 1)
+)
 
 
 def gradient_descent_rows(config, seed):
@@ -115,10 +144,20 @@ def gradient_descent_rows(config, seed):
         x = z * np.array([1.0, ratio])
         y = z @ np.array([1.0, -2.0]) + rng.normal(0, 0.1, len(z))
         steps, kappa = gradient_descent_steps(x, y, max_steps=config.max_gd_steps)
-        rows.append(dict(record="gd", setting=f"scale ratio {ratio}", scale_ratio=ratio, steps=steps, kappa=kappa))
+        rows.append(
+            dict(
+                record="gd",
+                setting=f"scale ratio {ratio}",
+                scale_ratio=ratio,
+                steps=steps,
+                kappa=kappa,
+            )
+        )
     x, y = student_loans(1000, seed=seed)
     for name, inputs in (("loans, raw", x), ("loans, standardized", (x - x.mean(0)) / x.std(0))):
-        steps, kappa = gradient_descent_steps(inputs, y.astype("float64"), max_steps=config.max_gd_steps)
+        steps, kappa = gradient_descent_steps(
+            inputs, y.astype("float64"), max_steps=config.max_gd_steps
+        )
         rows.append(dict(record="gd", setting=name, steps=steps, kappa=kappa))
     return rows
 
@@ -139,20 +178,37 @@ def train_variant(variant, config, seed, data, compiled):
         mean, std = x.mean(axis=0), x.std(axis=0)
         x, x_val = (x - mean) / std, (x_val - mean) / std
     keras.utils.set_random_seed(seed)
-    weights = build_normalized_mlp(5, config.hidden_units, normalization, adapt_data=x).get_weights()
+    weights = build_normalized_mlp(
+        5, config.hidden_units, normalization, adapt_data=x
+    ).get_weights()
     batches, steps = datasets.batches(x, y.astype("float32"), config.batch_size, seed)
     # Compiled once, then restarted (see zoo.training.restart); but a Normalization layer
     # keeps the statistics it was adapted to outside its weights, so that model is new each seed.
     key = (variant, seed) if normalization == "input" else variant
-    model = compile_once(compiled, key,
-                         lambda: build_normalized_mlp(5, config.hidden_units, normalization, adapt_data=x),
-                         lambda: keras.optimizers.Adam(config.learning_rate), "binary_crossentropy", steps)
+    model = compile_once(
+        compiled,
+        key,
+        lambda: build_normalized_mlp(5, config.hidden_units, normalization, adapt_data=x),
+        lambda: keras.optimizers.Adam(config.learning_rate),
+        "binary_crossentropy",
+        steps,
+    )
     restart(model, weights)
-    validation = tf.data.Dataset.from_tensor_slices((x_val, y_val.astype("float32"))).batch(4096).cache()
-    history = model.fit(batches, steps_per_epoch=steps, epochs=config.epochs, validation_data=validation,
-                        shuffle=False, verbose=0)
-    rows = [dict(record="epoch", variant=variant, epoch=i + 1, val_loss=loss)
-            for i, loss in enumerate(history.history["val_loss"])]
+    validation = (
+        tf.data.Dataset.from_tensor_slices((x_val, y_val.astype("float32"))).batch(4096).cache()
+    )
+    history = model.fit(
+        batches,
+        steps_per_epoch=steps,
+        epochs=config.epochs,
+        validation_data=validation,
+        shuffle=False,
+        verbose=0,
+    )
+    rows = [
+        dict(record="epoch", variant=variant, epoch=i + 1, val_loss=loss)
+        for i, loss in enumerate(history.history["val_loss"])
+    ]
     rows += activation_rows(model, variant, x_val)
     return rows
 
@@ -163,17 +219,37 @@ def activation_rows(model, variant, x):
     rows = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.Activation):
-            outputs = keras.ops.convert_to_numpy(keras.Model(model.input, layer.output)(x)).astype("float64")
-            rows.append(dict(record="activation", variant=variant, layer=layer.name, mean=outputs.mean(),
-                             std=outputs.std(), dead_fraction=float(np.mean(outputs.max(axis=0) <= 0))))
+            outputs = keras.ops.convert_to_numpy(keras.Model(model.input, layer.output)(x)).astype(
+                "float64"
+            )
+            rows.append(
+                dict(
+                    record="activation",
+                    variant=variant,
+                    layer=layer.name,
+                    mean=outputs.mean(),
+                    std=outputs.std(),
+                    dead_fraction=float(np.mean(outputs.max(axis=0) <= 0)),
+                )
+            )
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.LayerNormalization)]
     if norms:
         layer = norms[0]
-        out = keras.ops.convert_to_numpy(keras.Model(model.input, layer.output)(x)).astype("float64")
-        gamma, beta = (keras.ops.convert_to_numpy(w).astype("float64") for w in (layer.gamma, layer.beta))
+        out = keras.ops.convert_to_numpy(keras.Model(model.input, layer.output)(x)).astype(
+            "float64"
+        )
+        gamma, beta = (
+            keras.ops.convert_to_numpy(w).astype("float64") for w in (layer.gamma, layer.beta)
+        )
         normalized = (out - beta) / gamma
-        rows.append(dict(record="layer_norm", variant=variant, mean_deviation=np.abs(normalized.mean(axis=1)).max(),
-                         std_deviation=np.abs(normalized.std(axis=1) - 1).max()))
+        rows.append(
+            dict(
+                record="layer_norm",
+                variant=variant,
+                mean_deviation=np.abs(normalized.mean(axis=1)).max(),
+                std_deviation=np.abs(normalized.std(axis=1) - 1).max(),
+            )
+        )
     return rows
 
 
@@ -183,14 +259,22 @@ def run(config):
     for seed in config.seeds:
         rows += [dict(seed=seed, **row) for row in gradient_descent_rows(config, seed)]
         x, y = student_loans(config.train_size + config.validation_size, seed=seed)
-        data = ((x[:config.train_size], y[:config.train_size]), (x[config.train_size:], y[config.train_size:]))
+        data = (
+            (x[: config.train_size], y[: config.train_size]),
+            (x[config.train_size :], y[config.train_size :]),
+        )
         best = true_model_loss(*data[1])
         rows.append(dict(seed=seed, record="true_model", val_loss=best))
         for variant in VARIANTS:
             trained = train_variant(variant, config, seed, data, compiled)
             rows += [dict(seed=seed, **row) for row in trained]
-            progress.done("seed=%d %s: final validation loss %.3f (true model %.3f)", seed, variant,
-                          trained[config.epochs - 1]["val_loss"], best)
+            progress.done(
+                "seed=%d %s: final validation loss %.3f (true model %.3f)",
+                seed,
+                variant,
+                trained[config.epochs - 1]["val_loss"],
+                best,
+            )
     return pd.DataFrame(rows)
 
 
@@ -216,13 +300,17 @@ def summarize(table):
     activations = table[table["record"] == "activation"]
     for column in ("std", "dead_fraction"):  # averaged over the hidden layers
         final[column] = activations.groupby(["seed", "variant"])[column].mean()
-    return mean_std_table(final.reset_index(), ["variant"], {
-        "final validation loss": "val_loss",
-        "above the true model's": "excess",
-        f"epochs to within {MARGIN} of it": "reached",
-        "hidden activations' std": "std",
-        "dead ReLUs": "dead_fraction",
-    })
+    return mean_std_table(
+        final.reset_index(),
+        ["variant"],
+        {
+            "final validation loss": "val_loss",
+            "above the true model's": "excess",
+            f"epochs to within {MARGIN} of it": "reached",
+            "hidden activations' std": "std",
+            "dead ReLUs": "dead_fraction",
+        },
+    )
 
 
 # --- claims --------------------------------------------------------------------------
@@ -231,8 +319,10 @@ def summarize(table):
 def _steps_follow_kappa(table):
     gd = table[(table["record"] == "gd") & table["scale_ratio"].notna()]
     means = gd.groupby("scale_ratio")[["steps", "kappa"]].mean()
-    measured = {f"ratio {int(r)}": {"steps": float(row["steps"]), "kappa": float(row["kappa"])}
-                for r, row in means.iterrows()}
+    measured = {
+        f"ratio {int(r)}": {"steps": float(row["steps"]), "kappa": float(row["kappa"])}
+        for r, row in means.iterrows()
+    }
     conditioned = means[means["kappa"] >= 10]
     if len(conditioned) < 2:
         raise ValueError("need two scale ratios with condition numbers of 10 or more")
@@ -245,9 +335,11 @@ def _standardized_faster(table):
     reached = epochs_to_reach(table, MARGIN).unstack("variant")
     epochs = int(table.loc[table["record"] == "epoch", "epoch"].max())
     raw = reached["plain, raw"].fillna(epochs + 1)  # never: more than all the epochs run
-    measured = {"standardized: epochs": mean_std(reached["plain, standardized"]),
-                "raw: epochs (never = epochs + 1)": mean_std(raw),
-                "raw runs that never got there": int(reached["plain, raw"].isna().sum())}
+    measured = {
+        "standardized: epochs": mean_std(reached["plain, standardized"]),
+        "raw: epochs (never = epochs + 1)": mean_std(raw),
+        "raw runs that never got there": int(reached["plain, raw"].isna().sum()),
+    }
     return measured, bool((reached["plain, standardized"] <= raw / 5).all())
 
 
@@ -255,19 +347,27 @@ def _layer_norm_statistics(table):
     rows = table[table["record"] == "layer_norm"]
     if rows.empty:
         raise KeyError("no LayerNormalization measured")
-    measured = {"largest |mean|": float(rows["mean_deviation"].max()),
-                "largest |std - 1|": float(rows["std_deviation"].max())}
+    measured = {
+        "largest |mean|": float(rows["mean_deviation"].max()),
+        "largest |std - 1|": float(rows["std_deviation"].max()),
+    }
     return measured, max(measured.values()) <= 1e-3
 
 
 def _normalization_layers_train(table):
     epochs = table[table["record"] == "epoch"]
-    final = epochs[epochs["epoch"] == epochs["epoch"].max()].set_index(["seed", "variant"])["val_loss"]
+    final = epochs[epochs["epoch"] == epochs["epoch"].max()].set_index(["seed", "variant"])[
+        "val_loss"
+    ]
     best = table[table["record"] == "true_model"].set_index("seed")["val_loss"]
     excess = (final - final.index.get_level_values("seed").map(best)).unstack("variant")
     layers = ["input Normalization", "BatchNormalization", "LayerNormalization"]
-    measured = {f"{name}: above the true loss": mean_std(excess[name]) for name in ["plain, raw", *layers]}
-    return measured, bool((excess["plain, raw"] > 0.1).all() and (excess[layers] <= 0.1).all().all())
+    measured = {
+        f"{name}: above the true loss": mean_std(excess[name]) for name in ["plain, raw", *layers]
+    }
+    return measured, bool(
+        (excess["plain, raw"] > 0.1).all() and (excess[layers] <= 0.1).all().all()
+    )
 
 
 CLAIMS = [
@@ -316,9 +416,18 @@ def plot_condition(table):
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     axis.loglog(gd["kappa"], gd["steps"], "o")
     for name, row in gd.iterrows():
-        axis.annotate(name, (row["kappa"], row["steps"]), textcoords="offset points", xytext=(5, -10), fontsize=8)
-    axis.set(xlabel="condition number of X^T X", ylabel="gradient descent steps to converge",
-             title="Steps grow with the condition number (capped runs did not converge)")
+        axis.annotate(
+            name,
+            (row["kappa"], row["steps"]),
+            textcoords="offset points",
+            xytext=(5, -10),
+            fontsize=8,
+        )
+    axis.set(
+        xlabel="condition number of X^T X",
+        ylabel="gradient descent steps to converge",
+        title="Steps grow with the condition number (capped runs did not converge)",
+    )
     axis.grid(alpha=0.3, which="both")
     return figure
 
@@ -331,8 +440,12 @@ def plot_curves(table):
         curve = epochs[epochs["variant"] == variant].groupby("epoch")["val_loss"].mean()
         axis.plot(curve.index, curve.values, label=variant)
     axis.axhline(best, color="gray", linestyle=":", label="true model")
-    axis.set(xlabel="epoch", ylabel="validation loss (mean over seeds)", yscale="log",
-             title="Student loans: raw features stall, normalized ones train")
+    axis.set(
+        xlabel="epoch",
+        ylabel="validation loss (mean over seeds)",
+        yscale="log",
+        title="Student loans: raw features stall, normalized ones train",
+    )
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
     return figure

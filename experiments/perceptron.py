@@ -25,11 +25,15 @@ rule's updates, and the largest difference between `zoo.perceptron.forward_numpy
     python experiments/perceptron.py --quick          # about 15 seconds, 2 seeds
 """
 
-if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
+if (
+    __name__ == "__main__"
+):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    sys.path[0] = str(
+        pathlib.Path(__file__).resolve().parent.parent
+    )  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -47,14 +51,24 @@ from sklearn.datasets import make_circles, make_moons
 from experiments.claims import Claim, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
-    at_most, distinct, layer_widths, non_negative, one_of, positive, seeds_setting, setting, validate
+    at_most,
+    distinct,
+    layer_widths,
+    non_negative,
+    one_of,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
 )
 from zoo.mlp import build_mlp
 from zoo.perceptron import Perceptron, build_perceptron, forward_numpy
 from zoo.training import compile_once, restart
 
 TITLE = "Perceptrons, hidden layers and forward propagation"
-CONCEPT = "One neuron draws one straight line; a hidden layer with a non-linearity can draw any boundary."
+CONCEPT = (
+    "One neuron draws one straight line; a hidden layer with a non-linearity can draw any boundary."
+)
 CONCLUSION = (
     "The perceptron rule finds AND and OR in a handful of updates and never settles on XOR. "
     "No single neuron, however trained, gets more than three of XOR's four cases right, and "
@@ -74,15 +88,24 @@ LOGIC_LABELS = {"and": [0, 0, 0, 1], "or": [0, 1, 1, 1], "xor": [0, 1, 1, 0]}
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    tasks: tuple[str, ...] = setting(TASKS, "the logic tasks and 2-D point sets to fit", one_of(*TASKS), distinct)
-    widths: tuple[int, ...] = setting((1, 2, 4, 8), "hidden tanh units of the one-hidden-layer nets", layer_widths,
-                                      distinct)
-    linear_depth: int = setting(3, "Dense layers without activation in the linear stack; 0 leaves it out",
-                                non_negative, at_most(100))
+    tasks: tuple[str, ...] = setting(
+        TASKS, "the logic tasks and 2-D point sets to fit", one_of(*TASKS), distinct
+    )
+    widths: tuple[int, ...] = setting(
+        (1, 2, 4, 8), "hidden tanh units of the one-hidden-layer nets", layer_widths, distinct
+    )
+    linear_depth: int = setting(
+        3,
+        "Dense layers without activation in the linear stack; 0 leaves it out",
+        non_negative,
+        at_most(100),
+    )
     points: int = setting(200, "points of the moons and circles", positive, at_most(1_000_000))
     learning_rate: float = setting(0.05, "Adam's learning rate", positive)
     steps: int = setting(1000, "full-batch Adam steps", positive)
-    rule_epochs: int = setting(100, "the most passes of the perceptron rule over the data", positive)
+    rule_epochs: int = setting(
+        100, "the most passes of the perceptron rule over the data", positive
+    )
     seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
@@ -113,12 +136,20 @@ def build(model_name):
     if kind == "neuron":
         return build_perceptron(input_dim=2)
     if kind == "hidden":
-        return build_mlp(input_shape=(2,), num_classes=2, hidden_units=(int(size),), activation="tanh")
-    return build_mlp(input_shape=(2,), num_classes=2, hidden_units=(8,) * (int(size) - 1), activation="linear")
+        return build_mlp(
+            input_shape=(2,), num_classes=2, hidden_units=(int(size),), activation="tanh"
+        )
+    return build_mlp(
+        input_shape=(2,), num_classes=2, hidden_units=(8,) * (int(size) - 1), activation="linear"
+    )
 
 
 def predicted_class(model_name, probabilities):
-    return (probabilities[:, 0] > 0.5).astype(int) if model_name == "neuron" else probabilities.argmax(axis=1)
+    return (
+        (probabilities[:, 0] > 0.5).astype(int)
+        if model_name == "neuron"
+        else probabilities.argmax(axis=1)
+    )
 
 
 def train(model_name, x, y, config, seed, compiled):
@@ -131,8 +162,14 @@ def train(model_name, x, y, config, seed, compiled):
     keras.utils.set_random_seed(seed)
     weights = build(model_name).get_weights()
     loss = "binary_crossentropy" if model_name == "neuron" else "sparse_categorical_crossentropy"
-    model = compile_once(compiled, model_name, lambda: build(model_name),
-                         lambda: keras.optimizers.Adam(config.learning_rate), loss, config.steps)
+    model = compile_once(
+        compiled,
+        model_name,
+        lambda: build(model_name),
+        lambda: keras.optimizers.Adam(config.learning_rate),
+        loss,
+        config.steps,
+    )
     restart(model, weights)
     targets = y[:, None].astype("float32") if model_name == "neuron" else y
     batches = tf.data.Dataset.from_tensors((x, targets)).repeat()  # the whole task, every step
@@ -147,20 +184,43 @@ def run(config):
         for task in config.tasks:
             x, y = task_data(task, config, seed)
             rule = Perceptron(max_epochs=config.rule_epochs, seed=seed).fit(x, y)
-            rows.append(dict(seed=seed, task=task, points=len(y), model="perceptron rule", accuracy=rule.score(x, y),
-                             updates=rule.updates, converged=rule.converged,
-                             weights=json.dumps([rule.weights.tolist(), rule.bias])))
+            rows.append(
+                dict(
+                    seed=seed,
+                    task=task,
+                    points=len(y),
+                    model="perceptron rule",
+                    accuracy=rule.score(x, y),
+                    updates=rule.updates,
+                    converged=rule.converged,
+                    weights=json.dumps([rule.weights.tolist(), rule.bias]),
+                )
+            )
             for model_name in config.models:
                 model = train(model_name, x, y, config, seed, compiled)
                 keras_output = keras.ops.convert_to_numpy(model.predict_on_batch(x))
                 by_hand = forward_numpy(model, x)
-                rows.append(dict(seed=seed, task=task, points=len(y), model=model_name,
-                                 accuracy=float(np.mean(predicted_class(model_name, keras_output) == y)),
-                                 forward_error=float(np.abs(by_hand - keras_output).max()),
-                                 weights=json.dumps([w.tolist() for w in model.get_weights()])))
-            progress.done("seed=%d %s: %s", seed, task,
-                          ", ".join(f"{row['model']} {row['accuracy']:.2f}" for row in rows if row["task"] == task
-                               and row["seed"] == seed))
+                rows.append(
+                    dict(
+                        seed=seed,
+                        task=task,
+                        points=len(y),
+                        model=model_name,
+                        accuracy=float(np.mean(predicted_class(model_name, keras_output) == y)),
+                        forward_error=float(np.abs(by_hand - keras_output).max()),
+                        weights=json.dumps([w.tolist() for w in model.get_weights()]),
+                    )
+                )
+            progress.done(
+                "seed=%d %s: %s",
+                seed,
+                task,
+                ", ".join(
+                    f"{row['model']} {row['accuracy']:.2f}"
+                    for row in rows
+                    if row["task"] == task and row["seed"] == seed
+                ),
+            )
     return pd.DataFrame(rows)
 
 
@@ -168,12 +228,16 @@ def run(config):
 
 
 def summarize(table):
-    return mean_std_table(table, ["task", "model"], {
-        "accuracy": "accuracy",
-        "rule: updates": "updates",
-        "rule: converged": "converged",
-        "max |forward by hand - Keras|": "forward_error",
-    })
+    return mean_std_table(
+        table,
+        ["task", "model"],
+        {
+            "accuracy": "accuracy",
+            "rule: updates": "updates",
+            "rule: converged": "converged",
+            "max |forward by hand - Keras|": "forward_error",
+        },
+    )
 
 
 def _accuracy(table, task, model):
@@ -202,21 +266,28 @@ def _rule_converges(table):
 
 def _xor_needs_hidden_layer(table):
     neuron = _accuracy(table, "xor", "neuron")
-    hidden = sorted((int(m.split("-")[1]), m) for m in table["model"].unique() if m.startswith("hidden-"))
+    hidden = sorted(
+        (int(m.split("-")[1]), m) for m in table["model"].unique() if m.startswith("hidden-")
+    )
     measured = {"neuron": mean_std(neuron), "neuron, best seed": float(neuron.max())}
     wide_enough = [name for width, name in hidden if width >= 2]
     if not wide_enough:
         raise KeyError("no hidden layer of 2 or more units")
     for width, name in hidden:
         measured[name] = mean_std(_accuracy(table, "xor", name))
-    return measured, neuron.max() <= 0.75 and all((_accuracy(table, "xor", n) == 1).all() for n in wide_enough)
+    return measured, neuron.max() <= 0.75 and all(
+        (_accuracy(table, "xor", n) == 1).all() for n in wide_enough
+    )
 
 
 def _forward_matches(table):
     errors = table["forward_error"].dropna()
     if errors.empty:
         raise KeyError("no forward propagation measured")
-    return {"largest difference": float(errors.max()), "models": int(len(errors))}, errors.max() <= 1e-6
+    return {
+        "largest difference": float(errors.max()),
+        "models": int(len(errors)),
+    }, errors.max() <= 1e-6
 
 
 def _linear_stack(table):
@@ -224,7 +295,10 @@ def _linear_stack(table):
     if not names:
         raise KeyError("no linear stack")
     accuracy = _accuracy(table, "xor", names[0])
-    return {f"{names[0]} on xor": mean_std(accuracy), "best seed": float(accuracy.max())}, accuracy.max() <= 0.75
+    return {
+        f"{names[0]} on xor": mean_std(accuracy),
+        "best seed": float(accuracy.max()),
+    }, accuracy.max() <= 0.75
 
 
 CLAIMS = [
@@ -281,12 +355,16 @@ def plot_boundaries(table):
     seed = table["seed"].min()
     rows = table[table["seed"] == seed]
     tasks = [t for t in dict.fromkeys(rows["task"]) if t != "or"]
-    models = [m for m in PLOTTED if m in set(rows["model"])] + [m for m in rows["model"].unique() if
-                                                                 m.startswith("linear-")]
-    figure, axes = plt.subplots(len(tasks), len(models), figsize=(2.6 * len(models), 2.6 * len(tasks)),
-                                squeeze=False)
+    models = [m for m in PLOTTED if m in set(rows["model"])] + [
+        m for m in rows["model"].unique() if m.startswith("linear-")
+    ]
+    figure, axes = plt.subplots(
+        len(tasks), len(models), figsize=(2.6 * len(models), 2.6 * len(tasks)), squeeze=False
+    )
     for i, task in enumerate(tasks):
-        x, y = task_data(task, Config(points=int(rows.loc[rows["task"] == task, "points"].iloc[0])), seed)
+        x, y = task_data(
+            task, Config(points=int(rows.loc[rows["task"] == task, "points"].iloc[0])), seed
+        )
         low, high = x.min(axis=0) - 0.5, x.max(axis=0) + 0.5
         u, v = np.meshgrid(np.linspace(low[0], high[0], 120), np.linspace(low[1], high[1], 120))
         grid = np.c_[u.ravel(), v.ravel()]
@@ -295,9 +373,16 @@ def plot_boundaries(table):
             values = decision_values(model_name, row["weights"], grid).reshape(u.shape)
             axis = axes[i][j]
             axis.contourf(u, v, values > 0, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
-            axis.scatter(x[:, 0], x[:, 1], c=np.where(y == 1, "C0", "C3"), s=40 if len(y) == 4 else 6)
-            axis.set(xticks=[], yticks=[], title=f"{model_name}: {row['accuracy']:.2f}" if i == 0 else
-                     f"{row['accuracy']:.2f}")
+            axis.scatter(
+                x[:, 0], x[:, 1], c=np.where(y == 1, "C0", "C3"), s=40 if len(y) == 4 else 6
+            )
+            axis.set(
+                xticks=[],
+                yticks=[],
+                title=f"{model_name}: {row['accuracy']:.2f}"
+                if i == 0
+                else f"{row['accuracy']:.2f}",
+            )
         axes[i][0].set_ylabel(task)
     figure.suptitle(f"Decision regions (seed {seed}; accuracy in the titles): one neuron, one line")
     figure.tight_layout()
@@ -312,9 +397,20 @@ def plot_width(table):
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for task in dict.fromkeys(rows["task"]):
         stats = rows[rows["task"] == task].groupby("width")["accuracy"].agg(["mean", "std"])
-        axis.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3, label=task)
-    axis.set(xlabel="hidden tanh units (0: a single neuron)", ylabel="accuracy on the task's points",
-             title="A hidden layer, and a little width, is all XOR needs", ylim=(0.4, 1.02))
+        axis.errorbar(
+            stats.index,
+            stats["mean"],
+            yerr=stats["std"].fillna(0),
+            marker="o",
+            capsize=3,
+            label=task,
+        )
+    axis.set(
+        xlabel="hidden tanh units (0: a single neuron)",
+        ylabel="accuracy on the task's points",
+        title="A hidden layer, and a little width, is all XOR needs",
+        ylim=(0.4, 1.02),
+    )
     axis.legend()
     axis.grid(alpha=0.3)
     return figure

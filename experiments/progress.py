@@ -27,10 +27,12 @@ class Progress:
         self.count += 1
         elapsed = time.perf_counter() - self.started
         left = elapsed / self.count * max(0, self.total - self.count)
-        log.info(f"%s %d/%d, ETA %s: {message}", self.name, self.count, self.total, duration(left), *args)
+        log.info(
+            f"%s %d/%d, ETA %s: {message}", self.name, self.count, self.total, duration(left), *args
+        )
 
 
 def duration(seconds):
-    """"45 s" or "2 min 05 s"."""
+    """ "45 s" or "2 min 05 s"."""
     seconds = round(seconds)
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"

@@ -23,11 +23,15 @@ test set. Random labels are drawn once and stay fixed across epochs.
     python -m experiments run random_labels --set dataset=mnist1d
 """
 
-if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
+if (
+    __name__ == "__main__"
+):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    sys.path[0] = str(
+        pathlib.Path(__file__).resolve().parent.parent
+    )  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -42,15 +46,24 @@ import pandas as pd
 from experiments.claims import Claim, mean_std, mean_std_table, measured_rows
 from experiments.progress import Progress
 from experiments.settings import (
-    distinct, layer_widths, may_be_empty, one_of, positive, probability, seeds_setting, setting,
-    validate
+    distinct,
+    layer_widths,
+    may_be_empty,
+    one_of,
+    positive,
+    probability,
+    seeds_setting,
+    setting,
+    validate,
 )
 from zoo import corruptions, datasets
 from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
 
 TITLE = "Fitting random labels"
-CONCEPT = "Deep networks can fit random labels perfectly: capacity alone does not explain generalization."
+CONCEPT = (
+    "Deep networks can fit random labels perfectly: capacity alone does not explain generalization."
+)
 CONCLUSION = (
     "The same network that generalizes on real digits also memorizes pure noise: random "
     "labels, random pixels and Gaussian inputs are all fit to 99%, with test accuracy at "
@@ -69,17 +82,32 @@ LESSON_CORRUPTION = 0.4
 @dataclasses.dataclass(frozen=True)
 class Config:
     dataset: str = setting("digits", "the dataset to fit", one_of(*datasets.NAMES))
-    train_size: int | None = setting(None, "a stratified subset of the training set; none: all of it")
-    hidden_units: tuple[int, ...] = setting((512, 512), "the MLP's hidden layer widths", layer_widths)
+    train_size: int | None = setting(
+        None, "a stratified subset of the training set; none: all of it"
+    )
+    hidden_units: tuple[int, ...] = setting(
+        (512, 512), "the MLP's hidden layer widths", layer_widths
+    )
     learning_rate: float = setting(1e-3, "Adam's learning rate", positive)
     batch_size: int = setting(64, "examples per update", positive)
     max_epochs: int = setting(200, "the longest a training may run", positive)
-    target_accuracy: float = setting(0.99, "stop once this share of the training set is fit", positive, probability)
-    conditions: tuple[str, ...] = setting(INPUT_CONDITIONS, "what is randomized: labels, pixels or inputs",
-                                          one_of(*INPUT_CONDITIONS), distinct, may_be_empty)
-    corruption_levels: tuple[float, ...] = setting((0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-                                                   "shares of labels replaced at random, for the sweep",
-                                                   probability, distinct, may_be_empty)
+    target_accuracy: float = setting(
+        0.99, "stop once this share of the training set is fit", positive, probability
+    )
+    conditions: tuple[str, ...] = setting(
+        INPUT_CONDITIONS,
+        "what is randomized: labels, pixels or inputs",
+        one_of(*INPUT_CONDITIONS),
+        distinct,
+        may_be_empty,
+    )
+    corruption_levels: tuple[float, ...] = setting(
+        (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        "shares of labels replaced at random, for the sweep",
+        probability,
+        distinct,
+        may_be_empty,
+    )
     seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
@@ -121,9 +149,17 @@ def make_condition(condition, p, train, test, num_classes, seed):
     (x_train, y_train), (x_test, _) = train, test
     seeds = np.random.default_rng(seed).integers(2**31, size=2)
     if condition == "shuffled_pixels":  # one permutation, shared by both splits
-        return corruptions.shuffle_pixels(x_train, seeds[0]), y_train, corruptions.shuffle_pixels(x_test, seeds[0])
+        return (
+            corruptions.shuffle_pixels(x_train, seeds[0]),
+            y_train,
+            corruptions.shuffle_pixels(x_test, seeds[0]),
+        )
     if condition == "random_pixels":
-        return corruptions.random_pixels(x_train, seeds[0]), y_train, corruptions.random_pixels(x_test, seeds[1])
+        return (
+            corruptions.random_pixels(x_train, seeds[0]),
+            y_train,
+            corruptions.random_pixels(x_test, seeds[1]),
+        )
     if condition == "gaussian":
         mean, std = float(x_train.mean()), float(x_train.std())
         return (
@@ -151,7 +187,12 @@ def train(config, x_train, y_train, x_test, y_test, clean, num_classes, seed):
         steps_per_execution=steps,  # one call per epoch; see datasets.batches
     )
     fit = model.fit(
-        data, steps_per_epoch=steps, epochs=config.max_epochs, callbacks=[history], shuffle=False, verbose=0
+        data,
+        steps_per_epoch=steps,
+        epochs=config.max_epochs,
+        callbacks=[history],
+        shuffle=False,
+        verbose=0,
     )
     return [dict(record, loss=loss) for record, loss in zip(history.history, fit.history["loss"])]
 
@@ -160,16 +201,29 @@ def run(config):
     rows = []
     progress = Progress("random_labels", len(config.seeds) * len(trainings(config)))
     for seed in config.seeds:
-        train_split, test_split = datasets.load(config.dataset, seed=seed, train_size=config.train_size)
+        train_split, test_split = datasets.load(
+            config.dataset, seed=seed, train_size=config.train_size
+        )
         num_classes = datasets.NUM_CLASSES[config.dataset]
         for condition, p in trainings(config):
-            x_train, y_train, x_test = make_condition(condition, p, train_split, test_split, num_classes, seed)
+            x_train, y_train, x_test = make_condition(
+                condition, p, train_split, test_split, num_classes, seed
+            )
             clean = y_train == train_split[1]
-            records = train(config, x_train, y_train, x_test, test_split[1], clean, num_classes, seed)
+            records = train(
+                config, x_train, y_train, x_test, test_split[1], clean, num_classes, seed
+            )
             rows += [dict(seed=seed, condition=condition, corruption=p, **r) for r in records]
             last = records[-1]
-            progress.done("seed=%d %s p=%.1f: %d epochs, train %.3f, test %.3f", seed, condition, p,
-                          last["epoch"], last["train_accuracy"], last["test_accuracy"])
+            progress.done(
+                "seed=%d %s p=%.1f: %d epochs, train %.3f, test %.3f",
+                seed,
+                condition,
+                p,
+                last["epoch"],
+                last["train_accuracy"],
+                last["test_accuracy"],
+            )
     return pd.DataFrame(rows)
 
 
@@ -228,7 +282,9 @@ def _memorized(table):
 
 
 def _constant_factor(table):
-    fit = epochs_to_fit(table).pivot(index="seed", columns=["condition", "corruption"], values="epoch")
+    fit = epochs_to_fit(table).pivot(
+        index="seed", columns=["condition", "corruption"], values="epoch"
+    )
     ratio = fit[("random_labels", 1.0)] / fit[("true_labels", 0.0)]
     measured = mean_std(ratio)
     return measured, bool(ratio.notna().all()) and 1.5 <= measured["mean"] <= 20
@@ -236,8 +292,14 @@ def _constant_factor(table):
 
 def _noise_inputs_faster(table):
     fit = epochs_to_fit(table)
-    epochs = {c: mean_std(_measured(fit, c)["epoch"]) for c in ("random_pixels", "gaussian", "random_labels")}
-    passed = max(epochs["random_pixels"]["mean"], epochs["gaussian"]["mean"]) < epochs["random_labels"]["mean"]
+    epochs = {
+        c: mean_std(_measured(fit, c)["epoch"])
+        for c in ("random_pixels", "gaussian", "random_labels")
+    }
+    passed = (
+        max(epochs["random_pixels"]["mean"], epochs["gaussian"]["mean"])
+        < epochs["random_labels"]["mean"]
+    )
     return {f"{c} epochs": v for c, v in epochs.items()}, passed
 
 
@@ -326,11 +388,19 @@ def plot_learning_curves(table):
     for color, (condition, label) in enumerate(LABELS.items()):
         rows = table[(table["condition"] == condition)]
         for index, (_, run_rows) in enumerate(rows.groupby("seed")):
-            axis.plot(run_rows["epoch"], run_rows["train_accuracy"], color=f"C{color}", alpha=0.8,
-                      linestyle="--" if condition == "shuffled_pixels" else "-",  # it hides true labels
-                      label=label if index == 0 else None)
-    axis.set(xlabel="epoch", ylabel="training accuracy",
-             title="Every condition is fit; random labels just take longer (one line per seed)")
+            axis.plot(
+                run_rows["epoch"],
+                run_rows["train_accuracy"],
+                color=f"C{color}",
+                alpha=0.8,
+                linestyle="--" if condition == "shuffled_pixels" else "-",  # it hides true labels
+                label=label if index == 0 else None,
+            )
+    axis.set(
+        xlabel="epoch",
+        ylabel="training accuracy",
+        title="Every condition is fit; random labels just take longer (one line per seed)",
+    )
     axis.legend(loc="lower right")
     axis.grid(alpha=0.3)
     return figure
@@ -343,8 +413,11 @@ def plot_corruption_sweep(table):
     figure, axis = plt.subplots(figsize=(6, 4))
     axis.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3)
     axis.axhline(0.9, color="gray", linestyle="--", label="chance (90% error)")
-    axis.set(xlabel="label corruption probability p", ylabel="test error after fitting",
-             title="Test error rises with label noise, though training error is ~0")
+    axis.set(
+        xlabel="label corruption probability p",
+        ylabel="test error after fitting",
+        title="Test error rises with label noise, though training error is ~0",
+    )
     axis.legend()
     axis.grid(alpha=0.3)
     return figure
@@ -353,13 +426,21 @@ def plot_corruption_sweep(table):
 def plot_clean_vs_noisy(table):
     rows = _by_condition(table, "corrupted_labels", LESSON_CORRUPTION)
     figure, axis = plt.subplots(figsize=(6, 4))
-    for column, label in (("clean_accuracy", "clean examples"), ("noisy_accuracy", "mislabelled examples")):
+    for column, label in (
+        ("clean_accuracy", "clean examples"),
+        ("noisy_accuracy", "mislabelled examples"),
+    ):
         curve = rows.groupby("epoch")[column].agg(["mean", "std"])
         axis.plot(curve.index, curve["mean"], label=label)
-        axis.fill_between(curve.index, curve["mean"] - curve["std"], curve["mean"] + curve["std"], alpha=0.2)
+        axis.fill_between(
+            curve.index, curve["mean"] - curve["std"], curve["mean"] + curve["std"], alpha=0.2
+        )
     axis.axvline(LESSON_EPOCH, color="gray", linestyle=":")
-    axis.set(xlabel="epoch", ylabel="training accuracy on its labels",
-             title=f"p = {LESSON_CORRUPTION}: the real pattern is fit first, the noise later")
+    axis.set(
+        xlabel="epoch",
+        ylabel="training accuracy on its labels",
+        title=f"p = {LESSON_CORRUPTION}: the real pattern is fit first, the noise later",
+    )
     axis.legend()
     axis.grid(alpha=0.3)
     return figure

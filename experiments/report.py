@@ -34,11 +34,13 @@ def render(module, table, record):
 
 
 def tally(claims):
-    """"4/5 pass" or "3/4 pass, 1 not measured": the verdicts of a list of claim records."""
+    """ "4/5 pass" or "3/4 pass, 1 not measured": the verdicts of a list of claim records."""
     verdicts = [claim["verdict"] for claim in claims]
     measured = len(verdicts) - verdicts.count(NOT_MEASURED)
     text = f"{verdicts.count(PASS)}/{measured} pass"
-    return text + (f", {verdicts.count(NOT_MEASURED)} not measured" if measured < len(verdicts) else "")
+    return text + (
+        f", {verdicts.count(NOT_MEASURED)} not measured" if measured < len(verdicts) else ""
+    )
 
 
 def verdict_label(verdict):
@@ -92,12 +94,16 @@ def render_index(runs):
         wall = record["wall_seconds"]
         total += wall
         quick = " (quick)" if record.get("quick") else ""
-        rows.append(f"| [{name}]({name}/table.md) | {about['CONCEPT']} | {tally(claims)} | "
-                    f"{len(record['seeds'])} | {wall:.0f} s{quick} |")
+        rows.append(
+            f"| [{name}]({name}/table.md) | {about['CONCEPT']} | {tally(claims)} | "
+            f"{len(record['seeds'])} | {wall:.0f} s{quick} |"
+        )
         sections += [f"### [{name}]({name}/table.md)", ""]
         for claim in claims:
-            sections += [f"- **{verdict_label(claim['verdict'])}** `{claim['id']}`: {claim['statement']}",
-                         f"  Measured: {claim['headline']}."]
+            sections += [
+                f"- **{verdict_label(claim['verdict'])}** `{claim['id']}`: {claim['statement']}",
+                f"  Measured: {claim['headline']}.",
+            ]
         sections.append("")
     lines = [
         "# Results",

@@ -34,11 +34,15 @@ stops at 32 layers. `--set depths=4,12,22,42` runs the calibrated sweep (lesions
     python experiments/residual_vs_plain.py --quick         # about 20 seconds, 2 seeds
 """
 
-if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
+if (
+    __name__ == "__main__"
+):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    sys.path[0] = str(
+        pathlib.Path(__file__).resolve().parent.parent
+    )  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -54,8 +58,18 @@ import pandas as pd
 from experiments.claims import Claim, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
-    at_least, at_most, distinct, layer_widths, less_than, may_be_empty, non_negative, one_of, positive,
-    seeds_setting, setting, validate
+    at_least,
+    at_most,
+    distinct,
+    layer_widths,
+    less_than,
+    may_be_empty,
+    non_negative,
+    one_of,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
 )
 from zoo import datasets
 from zoo.callbacks import correct_and_loss
@@ -86,25 +100,49 @@ NORMALIZATIONS = ("batch", "layer", "none")
 @dataclasses.dataclass(frozen=True)
 class Config:
     dataset: str = setting("mnist1d", "the dataset to fit", one_of(*datasets.NAMES))
-    train_size: int | None = setting(None, "a stratified subset of the training set; none: all of it")
-    architecture: str = setting("auto", "mlp or resnet; auto: the ResNet for tensorflow-datasets' images",
-                                one_of("auto", "mlp", "resnet"))
-    depths: tuple[int, ...] | None = setting(None, "weight layers of the nets compared; none: 4,8,16,32 for the "
-                                             "MLP, 8,14,20,32 for the ResNet")
-    width: int = setting(64, "the MLP's units; the ResNet's stages have width / 4, width / 2, width filters",
-                         at_least(4), layer_widths)
-    normalization: str = setting("batch", "normalization inside every block", one_of(*NORMALIZATIONS))
+    train_size: int | None = setting(
+        None, "a stratified subset of the training set; none: all of it"
+    )
+    architecture: str = setting(
+        "auto",
+        "mlp or resnet; auto: the ResNet for tensorflow-datasets' images",
+        one_of("auto", "mlp", "resnet"),
+    )
+    depths: tuple[int, ...] | None = setting(
+        None,
+        "weight layers of the nets compared; none: 4,8,16,32 for the "
+        "MLP, 8,14,20,32 for the ResNet",
+    )
+    width: int = setting(
+        64,
+        "the MLP's units; the ResNet's stages have width / 4, width / 2, width filters",
+        at_least(4),
+        layer_widths,
+    )
+    normalization: str = setting(
+        "batch", "normalization inside every block", one_of(*NORMALIZATIONS)
+    )
     learning_rate: float = setting(0.1, "SGD's learning rate", positive)
     momentum: float = setting(0.9, "SGD's momentum", non_negative, less_than(1))
     batch_size: int = setting(256, "examples per update", positive)
     epochs: int = setting(15, "epochs of training", positive)
-    gradient_examples: int = setting(512, "the batch on which gradients at initialization are measured",
-                                     positive, at_most(100_000))
-    gradient_normalizations: tuple[str, ...] = setting(NORMALIZATIONS, "normalizations whose gradients at "
-                                                       "initialization are measured at the deepest depth",
-                                                       one_of(*NORMALIZATIONS), distinct, may_be_empty)
-    lesion_depths: tuple[int, ...] | None = setting(None, "depths at which blocks are deleted one by one; none: "
-                                                    "the second depth and the deepest")
+    gradient_examples: int = setting(
+        512,
+        "the batch on which gradients at initialization are measured",
+        positive,
+        at_most(100_000),
+    )
+    gradient_normalizations: tuple[str, ...] = setting(
+        NORMALIZATIONS,
+        "normalizations whose gradients at initialization are measured at the deepest depth",
+        one_of(*NORMALIZATIONS),
+        distinct,
+        may_be_empty,
+    )
+    lesion_depths: tuple[int, ...] | None = setting(
+        None,
+        "depths at which blocks are deleted one by one; none: the second depth and the deepest",
+    )
     seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
@@ -113,16 +151,28 @@ class Config:
             raise ValueError("the ResNet needs images; mnist1d is one-dimensional")
         depths = self.depth_list
         step, least = (2, 4) if self.kind == "mlp" else (6, 8)
-        if len(depths) < 2 or any(d < least or (d - 2) % step for d in depths) or list(depths) != sorted(set(depths)):
-            raise ValueError(f"depths must be at least two increasing values of the form {step}n + 2, "
-                             f"n >= 1, for the {self.kind}; got {depths}")
+        if (
+            len(depths) < 2
+            or any(d < least or (d - 2) % step for d in depths)
+            or list(depths) != sorted(set(depths))
+        ):
+            raise ValueError(
+                f"depths must be at least two increasing values of the form {step}n + 2, "
+                f"n >= 1, for the {self.kind}; got {depths}"
+            )
         if not set(self.lesioned_depths) <= set(depths):
-            raise ValueError(f"lesion_depths must be among the depths {depths}, got {self.lesion_depths}")
+            raise ValueError(
+                f"lesion_depths must be among the depths {depths}, got {self.lesion_depths}"
+            )
         datasets.check_train_size(self.dataset, self.train_size)
 
     def resolved(self):
-        return {"train_size": self.train_size or datasets.TRAIN_SIZES[self.dataset], "architecture": self.kind,
-                "depths": self.depth_list, "lesion_depths": self.lesioned_depths}
+        return {
+            "train_size": self.train_size or datasets.TRAIN_SIZES[self.dataset],
+            "architecture": self.kind,
+            "depths": self.depth_list,
+            "lesion_depths": self.lesioned_depths,
+        }
 
     @property
     def kind(self):
@@ -143,14 +193,18 @@ class Config:
 
 # Quick: 1,000 examples in batches of 128, depths 4 and 16 (lesions at 16), the other
 # normalizations' gradients left out. Each new depth costs seconds of graph tracing.
-QUICK = dict(train_size=1000, batch_size=128, depths=(4, 16), gradient_normalizations=(), seeds=(0, 1))
+QUICK = dict(
+    train_size=1000, batch_size=128, depths=(4, 16), gradient_normalizations=(), seeds=(0, 1)
+)
 
 
 def build(config, depth, arm, normalization, input_shape, num_classes):
     norm = None if normalization == "none" else normalization
     residual = arm == "residual"
     if config.kind == "mlp":
-        return build_residual_mlp(input_shape, num_classes, (depth - 2) // 2, config.width, residual, norm)
+        return build_residual_mlp(
+            input_shape, num_classes, (depth - 2) // 2, config.width, residual, norm
+        )
     filters = (config.width // 4, config.width // 2, config.width)
     return build_resnet(input_shape, num_classes, (depth - 2) // 6, filters, residual, norm)
 
@@ -158,9 +212,14 @@ def build(config, depth, arm, normalization, input_shape, num_classes):
 def gradient_rows(model, x, y):
     """The gradient norm of every weight layer's kernel, input side first (skip projections left out)."""
     grads = gradients(model, x, y)
-    kernels = [np.linalg.norm(g) for w, g in zip(model.trainable_weights, grads)
-               if w.path.endswith("kernel") and "projection" not in w.path]
-    return [dict(record="gradient", layer=i + 1, gradient_norm=float(n)) for i, n in enumerate(kernels)]
+    kernels = [
+        np.linalg.norm(g)
+        for w, g in zip(model.trainable_weights, grads)
+        if w.path.endswith("kernel") and "projection" not in w.path
+    ]
+    return [
+        dict(record="gradient", layer=i + 1, gradient_norm=float(n)) for i, n in enumerate(kernels)
+    ]
 
 
 def accuracy_and_loss(probabilities, y):
@@ -177,30 +236,64 @@ def train(config, depth, arm, weights, splits, seed, compiled):
     (x, y), (x_test, y_test) = splits
     data, steps = datasets.batches(x, y, config.batch_size, seed)
     key = (depth, arm, steps)
-    model = compile_once(compiled, key, lambda: build(config, depth, arm, config.normalization, x.shape[1:],
-                                                      datasets.NUM_CLASSES[config.dataset]),
-                         lambda: keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
-                         "sparse_categorical_crossentropy", steps)  # one call per epoch: see datasets.batches
+    model = compile_once(
+        compiled,
+        key,
+        lambda: build(
+            config,
+            depth,
+            arm,
+            config.normalization,
+            x.shape[1:],
+            datasets.NUM_CLASSES[config.dataset],
+        ),
+        lambda: keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
+        "sparse_categorical_crossentropy",
+        steps,
+    )  # one call per epoch: see datasets.batches
     restart(model, [weights[variable.path] for variable in model.weights])
-    rows = gradient_rows(model, x[:config.gradient_examples], y[:config.gradient_examples])
+    rows = gradient_rows(model, x[: config.gradient_examples], y[: config.gradient_examples])
     # Cosine decay, set once per epoch: a schedule object would be evaluated anew for
     # every weight at every step, which makes training a third slower here.
     cosine = keras.callbacks.LearningRateScheduler(
-        lambda epoch: config.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / config.epochs)))
+        lambda epoch: config.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / config.epochs))
+    )
     started = time.perf_counter()
-    history = model.fit(data, steps_per_epoch=steps, epochs=config.epochs, callbacks=[cosine],
-                        shuffle=False, verbose=0)
+    history = model.fit(
+        data,
+        steps_per_epoch=steps,
+        epochs=config.epochs,
+        callbacks=[cosine],
+        shuffle=False,
+        verbose=0,
+    )
     seconds = time.perf_counter() - started
-    rows += [dict(record="epoch", epoch=i + 1, train_loss=loss) for i, loss in enumerate(history.history["loss"])]
+    rows += [
+        dict(record="epoch", epoch=i + 1, train_loss=loss)
+        for i, loss in enumerate(history.history["loss"])
+    ]
     # Direct calls in inference mode: no `predict` graph to trace for every model.
     probabilities = keras.ops.convert_to_numpy(model(np.concatenate([x, x_test]), training=False))
-    train_accuracy, train_loss = accuracy_and_loss(probabilities[:len(y)], y)
-    test_accuracy, _ = accuracy_and_loss(probabilities[len(y):], y_test)
-    rows.append(dict(record="final", train_loss=train_loss, train_accuracy=train_accuracy,
-                     test_accuracy=test_accuracy, seconds=seconds))
+    train_accuracy, train_loss = accuracy_and_loss(probabilities[: len(y)], y)
+    test_accuracy, _ = accuracy_and_loss(probabilities[len(y) :], y_test)
+    rows.append(
+        dict(
+            record="final",
+            train_loss=train_loss,
+            train_accuracy=train_accuracy,
+            test_accuracy=test_accuracy,
+            seconds=seconds,
+        )
+    )
     if depth in config.lesioned_depths:
         for index, lesioned in predictions_without_each_block(model, x_test).items():
-            rows.append(dict(record="lesion", block=index, test_accuracy=accuracy_and_loss(lesioned, y_test)[0]))
+            rows.append(
+                dict(
+                    record="lesion",
+                    block=index,
+                    test_accuracy=accuracy_and_loss(lesioned, y_test)[0],
+                )
+            )
     return rows
 
 
@@ -210,7 +303,7 @@ def run(config):
     progress = Progress("residual_vs_plain", len(config.seeds) * len(config.depth_list) * len(ARMS))
     for seed in config.seeds:
         splits = datasets.load(config.dataset, seed=seed, train_size=config.train_size)
-        x, y = (array[:config.gradient_examples] for array in splits[0])
+        x, y = (array[: config.gradient_examples] for array in splits[0])
         for depth in config.depth_list:
             # Both arms start from the same weights.
             keras.utils.set_random_seed(seed)
@@ -218,17 +311,37 @@ def run(config):
             weights = {variable.path: variable.numpy() for variable in fresh.weights}
             for arm in ARMS:
                 run_rows = train(config, depth, arm, weights, splits, seed, compiled)
-                rows += [dict(seed=seed, arm=arm, depth=depth, normalization=config.normalization, **row)
-                         for row in run_rows]
+                rows += [
+                    dict(seed=seed, arm=arm, depth=depth, normalization=config.normalization, **row)
+                    for row in run_rows
+                ]
                 final = next(row for row in run_rows if row["record"] == "final")
-                progress.done("seed=%d %s depth %d: train %.3f, test %.3f", seed, arm, depth,
-                              final["train_accuracy"], final["test_accuracy"])
-        for normalization in dict.fromkeys(config.gradient_normalizations):  # at init only, no training
+                progress.done(
+                    "seed=%d %s depth %d: train %.3f, test %.3f",
+                    seed,
+                    arm,
+                    depth,
+                    final["train_accuracy"],
+                    final["test_accuracy"],
+                )
+        for normalization in dict.fromkeys(
+            config.gradient_normalizations
+        ):  # at init only, no training
             for arm in ARMS if normalization != config.normalization else ():
                 keras.utils.set_random_seed(seed)
-                model = build(config, config.depth_list[-1], arm, normalization, x.shape[1:], num_classes)
-                rows += [dict(seed=seed, arm=arm, depth=config.depth_list[-1], normalization=normalization, **row)
-                         for row in gradient_rows(model, x, y)]
+                model = build(
+                    config, config.depth_list[-1], arm, normalization, x.shape[1:], num_classes
+                )
+                rows += [
+                    dict(
+                        seed=seed,
+                        arm=arm,
+                        depth=config.depth_list[-1],
+                        normalization=normalization,
+                        **row,
+                    )
+                    for row in gradient_rows(model, x, y)
+                ]
     return pd.DataFrame(rows)
 
 
@@ -273,13 +386,17 @@ def summarize(table):
     final = records(table, "final").merge(gradient_ratio(table), on=["seed", "arm", "depth"])
     lesions = records(table, "lesion").groupby(["seed", "arm", "depth"])["test_accuracy"].mean()
     final = final.join(lesions.rename("lesioned_accuracy"), on=["seed", "arm", "depth"])
-    return mean_std_table(final.sort_values(["depth", "arm"], kind="stable"), ["depth", "arm"], {
-        "train loss": "train_loss",
-        "train accuracy": "train_accuracy",
-        "test accuracy": "test_accuracy",
-        "gradient first / last layer at init": "ratio",
-        "test accuracy, one block deleted": "lesioned_accuracy",
-    })
+    return mean_std_table(
+        final.sort_values(["depth", "arm"], kind="stable"),
+        ["depth", "arm"],
+        {
+            "train loss": "train_loss",
+            "train accuracy": "train_accuracy",
+            "test accuracy": "test_accuracy",
+            "gradient first / last layer at init": "ratio",
+            "test accuracy, one block deleted": "lesioned_accuracy",
+        },
+    )
 
 
 # --- claims --------------------------------------------------------------------------
@@ -294,10 +411,17 @@ def _depths(table):
 
 def _degradation(table):
     shallow, deep = _depths(table)
-    drop = _arm_depth(table, "plain", shallow)["train_accuracy"] - _arm_depth(table, "plain", deep)["train_accuracy"]
+    drop = (
+        _arm_depth(table, "plain", shallow)["train_accuracy"]
+        - _arm_depth(table, "plain", deep)["train_accuracy"]
+    )
     measured = {
-        f"plain-{shallow} train accuracy": mean_std(_arm_depth(table, "plain", shallow)["train_accuracy"]),
-        f"plain-{deep} train accuracy": mean_std(_arm_depth(table, "plain", deep)["train_accuracy"]),
+        f"plain-{shallow} train accuracy": mean_std(
+            _arm_depth(table, "plain", shallow)["train_accuracy"]
+        ),
+        f"plain-{deep} train accuracy": mean_std(
+            _arm_depth(table, "plain", deep)["train_accuracy"]
+        ),
         "drop": mean_std(drop),
     }
     return measured, measured["drop"]["mean"] >= 0.2
@@ -313,8 +437,9 @@ def _residual_does_not_degrade(table):
         f"residual-{deep} - residual-{shallow}": mean_std(change),
         f"residual-{deep} - plain-{deep}": mean_std(margin),
     }
-    return measured, measured[f"residual-{deep} - residual-{shallow}"]["mean"] >= -0.02 and \
-        measured[f"residual-{deep} - plain-{deep}"]["mean"] >= 0.3
+    return measured, measured[f"residual-{deep} - residual-{shallow}"][
+        "mean"
+    ] >= -0.02 and measured[f"residual-{deep} - plain-{deep}"]["mean"] >= 0.3
 
 
 def _lesion(table):
@@ -393,10 +518,21 @@ def plot_depth(table):
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for arm in ARMS:
         stats = final[final["arm"] == arm].groupby("depth")["train_accuracy"].agg(["mean", "std"])
-        axis.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3,
-                      color=COLORS[arm], label=arm)
-    axis.set(xlabel="weight layers", ylabel="final training accuracy", ylim=(0, 1.02),
-             title="Degradation: deeper plain nets fit the training set worse")
+        axis.errorbar(
+            stats.index,
+            stats["mean"],
+            yerr=stats["std"].fillna(0),
+            marker="o",
+            capsize=3,
+            color=COLORS[arm],
+            label=arm,
+        )
+    axis.set(
+        xlabel="weight layers",
+        ylabel="final training accuracy",
+        ylim=(0, 1.02),
+        title="Degradation: deeper plain nets fit the training set worse",
+    )
     axis.legend()
     axis.grid(alpha=0.3)
     return figure
@@ -408,10 +544,15 @@ def plot_training_curves(table):
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for arm in ARMS:
         for depth, style in ((epochs["depth"].min(), "--"), (deep, "-")):
-            curve = epochs[(epochs["arm"] == arm) & (epochs["depth"] == depth)].groupby("epoch")["train_loss"]
+            curve = epochs[(epochs["arm"] == arm) & (epochs["depth"] == depth)].groupby("epoch")[
+                "train_loss"
+            ]
             axis.plot(curve.mean(), style, color=COLORS[arm], label=f"{arm}-{depth}")
-    axis.set(xlabel="epoch", ylabel="training loss (mean over seeds)",
-             title=f"The {deep}-layer plain net barely trains; its residual twin does")
+    axis.set(
+        xlabel="epoch",
+        ylabel="training loss (mean over seeds)",
+        title=f"The {deep}-layer plain net barely trains; its residual twin does",
+    )
     axis.legend()
     axis.grid(alpha=0.3)
     return figure
@@ -426,8 +567,15 @@ def plot_gradients(table):
     for axis, kind in zip(axes[0], kinds):
         for arm in ARMS:
             curve = gradient[(gradient["normalization"] == kind) & (gradient["arm"] == arm)]
-            axis.plot(curve.groupby("layer")["gradient_norm"].mean(), marker=".", color=COLORS[arm], label=arm)
-        axis.set(yscale="log", xlabel="weight layer (1 = input side)", title=f"normalization: {kind}")
+            axis.plot(
+                curve.groupby("layer")["gradient_norm"].mean(),
+                marker=".",
+                color=COLORS[arm],
+                label=arm,
+            )
+        axis.set(
+            yscale="log", xlabel="weight layer (1 = input side)", title=f"normalization: {kind}"
+        )
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel("gradient norm at initialization")
     axes[0][0].legend()
@@ -439,13 +587,22 @@ def plot_gradients(table):
 def plot_lesion(table):
     lesions = records(table, "lesion")
     depths = sorted(lesions["depth"].unique())
-    figure, axes = plt.subplots(1, max(1, len(depths)), figsize=(5.5 * max(1, len(depths)), 4), squeeze=False)
+    figure, axes = plt.subplots(
+        1, max(1, len(depths)), figsize=(5.5 * max(1, len(depths)), 4), squeeze=False
+    )
     if not depths:
-        axes[0][0].text(0.5, 0.5, "no lesions in this run (see lesion_depths)", ha="center", va="center")
+        axes[0][0].text(
+            0.5, 0.5, "no lesions in this run (see lesion_depths)", ha="center", va="center"
+        )
     for axis, depth in zip(axes[0], depths):
         for arm in ARMS:
             rows = lesions[(lesions["arm"] == arm) & (lesions["depth"] == depth)]
-            axis.plot(rows.groupby("block")["test_accuracy"].mean(), marker="o", color=COLORS[arm], label=arm)
+            axis.plot(
+                rows.groupby("block")["test_accuracy"].mean(),
+                marker="o",
+                color=COLORS[arm],
+                label=arm,
+            )
             full = _arm_depth(table, arm, depth)["test_accuracy"].mean()
             axis.axhline(full, color=COLORS[arm], linestyle=":", label=f"{arm}, no block deleted")
         axis.set(xlabel="deleted block", ylim=(0, 1), title=f"{depth} layers")

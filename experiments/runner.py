@@ -47,7 +47,9 @@ def make_config(module, quick=False, seeds=None, pairs=()):
         overrides["seeds"] = tuple(range(seeds))
     for key, text in pairs:
         if key not in fields:
-            raise UsageError(f"unknown setting {key!r} for {module_name(module)}; settings: {', '.join(fields)}")
+            raise UsageError(
+                f"unknown setting {key!r} for {module_name(module)}; settings: {', '.join(fields)}"
+            )
         try:
             overrides[key] = settings.parse(text, fields[key][0], key)
         except ValueError as error:
@@ -125,8 +127,10 @@ def run_experiment(name, module, config, out_dir, command, quick=False):
         "files": checksums,
     }
     # Render from the CSV as stored, so `report` later rebuilds exactly these files.
-    stored = pd.concat([pd.read_csv(io.StringIO(text), float_precision="round_trip") for text in data.values()],
-                       axis=1)
+    stored = pd.concat(
+        [pd.read_csv(io.StringIO(text), float_precision="round_trip") for text in data.values()],
+        axis=1,
+    )
     rendered = report.render(module, stored, record)
     files = {"config.json": json.dumps(record, indent=2) + "\n", **data, **rendered}
     storage.replace_folder(Path(out_dir) / name, files)
@@ -140,7 +144,14 @@ def write_index(out_dir):
     runs = []
     for name in storage.experiment_folders(out_dir):
         folder = Path(out_dir) / name
-        runs.append((name, experiments.describe(name), storage.read_record(folder)[0], storage.read_claims(folder)))
+        runs.append(
+            (
+                name,
+                experiments.describe(name),
+                storage.read_record(folder)[0],
+                storage.read_claims(folder),
+            )
+        )
     storage.atomic_write(Path(out_dir) / "README.md", report.render_index(runs))
 
 
@@ -180,8 +191,13 @@ def _versions():
 
 def _git_commit():
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                                capture_output=True, text=True, timeout=10)
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None
@@ -235,13 +251,19 @@ def command_run(args):
     unknown = [key for key, _ in pairs if key not in known]
     if unknown:
         which = names[0] if len(names) == 1 else "any of " + ", ".join(names)
-        raise UsageError(f"unknown setting {unknown[0]!r} for {which}; settings: {', '.join(sorted(known))}")
+        raise UsageError(
+            f"unknown setting {unknown[0]!r} for {which}; settings: {', '.join(sorted(known))}"
+        )
     # Each key applies to the experiments that have it. Every configuration is checked
     # before anything trains: a typo fails at once.
-    own = [[(key, value) for key, value in pairs if key in settings.fields(m.Config)] for m in modules]
+    own = [
+        [(key, value) for key, value in pairs if key in settings.fields(m.Config)] for m in modules
+    ]
     configs = [make_config(m, args.quick, args.seeds, pairs_) for m, pairs_ in zip(modules, own)]
     if out.is_dir():
-        storage.check_all(out)  # the index reads every folder: a damaged one fails now, not after training
+        storage.check_all(
+            out
+        )  # the index reads every folder: a damaged one fails now, not after training
     with storage.Lock(out):
         for name, module, config, pairs_ in zip(names, modules, configs, own):
             command = command_line(name, args.quick, args.seeds, pairs_)
@@ -254,7 +276,9 @@ def command_run(args):
 def show_settings(names):
     for name in names:
         module = experiments.get(name)
-        print(f"{name}: settings (--set key=value; tuples comma-separated, none for an unset optional)")
+        print(
+            f"{name}: settings (--set key=value; tuples comma-separated, none for an unset optional)"
+        )
         default = module.Config()
         for key, (annotation, _, meaning) in settings.fields(module.Config).items():
             value = settings.show(getattr(default, key))
@@ -305,9 +329,13 @@ def command_check(args):
         raise UsageError(f"{args.results} holds no experiment's results")
     different = 0
     for name in names:
-        lines = compare.folders(Path(args.results) / name, Path(args.against) / name, args.tolerance)
+        lines = compare.folders(
+            Path(args.results) / name, Path(args.against) / name, args.tolerance
+        )
         different += bool(lines)
-        print(f"{name}: {'DIFFERENT' if lines else 'same'} ({_shown(args.results)} vs {_shown(args.against)})")
+        print(
+            f"{name}: {'DIFFERENT' if lines else 'same'} ({_shown(args.results)} vs {_shown(args.against)})"
+        )
         for line in lines:
             print(f"  {line}")
     print(f"{len(names) - different} of {len(names)} experiments agree")
@@ -325,25 +353,44 @@ def _parser():
     commands.add_parser("list", help="list the experiments")
     run = commands.add_parser("run", add_help=False, help="run experiments and write their results")
     run.add_argument("names", nargs="*", metavar="NAME", help="experiment names, or all")
-    run.add_argument("-h", "--help", action="store_true",
-                     help="with NAME: list its settings; without: this message")
+    run.add_argument(
+        "-h",
+        "--help",
+        action="store_true",
+        help="with NAME: list its settings; without: this message",
+    )
     run.add_argument("--quick", action="store_true", help="a small run of a few seconds")
     run.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
-                     help="change one setting (see run NAME --help); repeatable")
-    run.add_argument("--out", help=f"results folder (default: {_shown(SCRATCH_DIR)}/; "
-                                              f"the committed results: --out {_shown(RESULTS_DIR)})")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="settings",
+        help="change one setting (see run NAME --help); repeatable",
+    )
+    run.add_argument(
+        "--out",
+        help=f"results folder (default: {_shown(SCRATCH_DIR)}/; "
+        f"the committed results: --out {_shown(RESULTS_DIR)})",
+    )
     show = commands.add_parser("show", help="the concept, the claims and the committed verdicts")
     show.add_argument("name", metavar="NAME")
     show.add_argument("--results", default=RESULTS_DIR, help="results folder to read")
     rebuild = commands.add_parser("report", help="rebuild tables and the index from stored metrics")
     rebuild.add_argument("--out", default=RESULTS_DIR, help="results folder")
     check = commands.add_parser("check", help="compare a rerun's results with the committed ones")
-    check.add_argument("names", nargs="*", metavar="NAME", help="experiments (default: all in --results)")
+    check.add_argument(
+        "names", nargs="*", metavar="NAME", help="experiments (default: all in --results)"
+    )
     check.add_argument("--results", default=SCRATCH_DIR, help="the rerun's folder")
     check.add_argument("--against", default=RESULTS_DIR, help="the folder to compare with")
-    check.add_argument("--tolerance", type=float, default=0.0,
-                       help="largest difference allowed between numbers (absolute and relative)")
+    check.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="largest difference allowed between numbers (absolute and relative)",
+    )
     parser.run_parser = run
     return parser
 
@@ -389,7 +436,9 @@ def main(argv=None):
             rebuild_reports(storage.check_readable(args.out))
             print(f"rebuilt the reports in {_shown(args.out)}/")
             return 0
-        return {"run": command_run, "show": command_show, "check": command_check}[args.command](args)
+        return {"run": command_run, "show": command_show, "check": command_check}[args.command](
+            args
+        )
     except SystemExit as exit:  # --help
         return exit.code or 0
     except UsageError as error:

@@ -35,8 +35,11 @@ def setting(default, help, *checks):
 
 def seeds_setting(default=(0, 1, 2)):
     """The `seeds` field every experiment has."""
-    return setting(default, "random seeds; each fixes the data split, the initialization and the shuffling",
-                   seed_list)
+    return setting(
+        default,
+        "random seeds; each fixes the data split, the initialization and the shuffling",
+        seed_list,
+    )
 
 
 # --- checks: each returns None, or what is wrong in a few words ----------------------
@@ -123,8 +126,10 @@ def layer_widths(value):
     # A layer of w units fed by w units holds w * w weights: an estimate, not a bound.
     need = 4 * sum(w * w for w in units)
     if need > MAX_WEIGHT_BYTES:
-        return (f"would need about {need / 2**30:,.0f} GiB of float32 weights; "
-                f"keep them under {MAX_WEIGHT_BYTES / 2**30:.0f} GiB")
+        return (
+            f"would need about {need / 2**30:,.0f} GiB of float32 weights; "
+            f"keep them under {MAX_WEIGHT_BYTES / 2**30:.0f} GiB"
+        )
 
 
 def seed_list(value):
@@ -159,11 +164,15 @@ def _type_problem(value, annotation, empty_ok=False):
         if not value and not empty_ok:
             return "must not be empty"
         item_type = typing.get_args(inner)[0]
-        return next((problem for item in value if (problem := _type_problem(item, item_type))), None)
+        return next(
+            (problem for item in value if (problem := _type_problem(item, item_type))), None
+        )
     if inner is bool:
         return None if isinstance(value, bool) else "must be true or false"
     if inner is int:
-        return None if isinstance(value, int) and not isinstance(value, bool) else "must be an integer"
+        return (
+            None if isinstance(value, int) and not isinstance(value, bool) else "must be an integer"
+        )
     if inner is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return "must be a number"
@@ -171,7 +180,11 @@ def _type_problem(value, annotation, empty_ok=False):
     if inner is str:
         if not isinstance(value, str):
             return "must be text"
-        return None if value.strip() else "must not be empty" + (" (none leaves it unset)" if optional else "")
+        return (
+            None
+            if value.strip()
+            else "must not be empty" + (" (none leaves it unset)" if optional else "")
+        )
     return None
 
 
@@ -218,7 +231,9 @@ def parse(text, annotation, key):
             return ()
         items = text.split(",")
         if any(not item.strip() for item in items):
-            raise ValueError(f"{key} takes comma-separated values without empty items, got {text!r}")
+            raise ValueError(
+                f"{key} takes comma-separated values without empty items, got {text!r}"
+            )
         return tuple(parse(item.strip(), typing.get_args(inner)[0], key) for item in items)
     if inner is bool:
         if text.lower() in ("true", "1", "yes"):

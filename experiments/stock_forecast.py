@@ -36,11 +36,15 @@ with phi = 0.3 (something to find), as long as the real series.
     python experiments/stock_forecast.py --quick        # about 15 seconds, 2 seeds
 """
 
-if __name__ == "__main__":  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
+if (
+    __name__ == "__main__"
+):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
     import pathlib
     import sys
 
-    sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)  # the project, not experiments/
+    sys.path[0] = str(
+        pathlib.Path(__file__).resolve().parent.parent
+    )  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -50,16 +54,25 @@ import time
 from pathlib import Path
 
 import keras
-import tensorflow as tf
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from experiments.claims import Claim, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
-    at_least, at_most, fraction, greater_than, layer_widths, less_than, non_negative, positive,
-    seeds_setting, setting, validate
+    at_least,
+    at_most,
+    fraction,
+    greater_than,
+    layer_widths,
+    less_than,
+    non_negative,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
 )
 from zoo import datasets
 from zoo import series as ts
@@ -67,8 +80,10 @@ from zoo.recurrent import autoregressive_forecast, build_lstm_forecaster
 from zoo.training import compile_once, restart
 
 TITLE = "Stock forecasting with an autoregressive LSTM"
-CONCEPT = ("An autoregressive model predicts the next value from past values; "
-           "on stock returns the random walk is hard to beat.")
+CONCEPT = (
+    "An autoregressive model predicts the next value from past values; "
+    "on stock returns the random walk is hard to beat."
+)
 CONCLUSION = (
     "The pipeline finds signal where there is some: on the AR(1) control the LSTM cuts the "
     "zero forecast's error by about the theoretical 9%, and its rollout decays toward the "
@@ -83,21 +98,32 @@ MODELS = ("lstm", "zero", "mean", "persistence", "ar")
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    csv: str | None = setting(None, "a price file (Date, Adj Close or Close) instead of the bundled S&P 500")
-    length: int | None = setting(None, "use the last this many prices only; none: all", at_least(ts.MIN_ROWS))
+    csv: str | None = setting(
+        None, "a price file (Date, Adj Close or Close) instead of the bundled S&P 500"
+    )
+    length: int | None = setting(
+        None, "use the last this many prices only; none: all", at_least(ts.MIN_ROWS)
+    )
     controls: bool = setting(True, "also forecast a synthetic random walk and an AR(1) series")
     phi: float = setting(0.3, "the AR(1) control's coefficient", greater_than(-1), less_than(1))
-    validation_fraction: float = setting(0.2, "share of the series before the test period held out for "
-                                         "early stopping", fraction)
-    test_fraction: float = setting(0.2, "share of the series at its end forecast out of sample", fraction)
+    validation_fraction: float = setting(
+        0.2, "share of the series before the test period held out for early stopping", fraction
+    )
+    test_fraction: float = setting(
+        0.2, "share of the series at its end forecast out of sample", fraction
+    )
     window: int = setting(20, "past returns the models see", positive)
     units: int = setting(32, "the LSTM's units", layer_widths)
     learning_rate: float = setting(1e-3, "Adam's learning rate", positive)
     batch_size: int = setting(128, "windows per update", positive)
     max_epochs: int = setting(30, "the most epochs of the LSTM's first training", positive)
-    patience: int = setting(5, "epochs without validation improvement before early stopping stops", positive)
+    patience: int = setting(
+        5, "epochs without validation improvement before early stopping stops", positive
+    )
     folds: int = setting(4, "walk-forward blocks of the test period", positive)
-    update_epochs: int = setting(1, "training before each block on everything before it; 0: none", non_negative)
+    update_epochs: int = setting(
+        1, "training before each block on everything before it; 0: none", non_negative
+    )
     horizon: int = setting(20, "the longest forecast horizon, in days", positive)
     max_lag: int = setting(10, "the most lags the AR model may choose", non_negative, at_most(1000))
     seeds: tuple[int, ...] = seeds_setting()
@@ -109,11 +135,15 @@ class Config:
         except (OSError, ValueError) as error:  # a missing or malformed price file
             raise ValueError(str(error)) from None
         length = min(available, self.length or available)
-        ts.chronological_split(length, self.validation_fraction, self.test_fraction)  # raises on bad fractions
+        ts.chronological_split(
+            length, self.validation_fraction, self.test_fraction
+        )  # raises on bad fractions
         test = int(round(length * self.test_fraction))
         if min(length - test, test) < 2 * (self.window + self.horizon) or test < self.folds * 2:
-            raise ValueError(f"{length} prices are too few for window {self.window}, horizon {self.horizon} "
-                             f"and {self.folds} folds")
+            raise ValueError(
+                f"{length} prices are too few for window {self.window}, horizon {self.horizon} "
+                f"and {self.folds} folds"
+            )
 
     def resolved(self):
         available = len(ts.read_prices(self.csv) if self.csv else ts.sp500())
@@ -132,7 +162,7 @@ def load_series(config, seed):
     """`{name: prices}` for the real series and, with `controls`, the synthetic ones."""
     real = ts.read_prices(config.csv) if config.csv else ts.sp500()
     if config.length:
-        real = real.iloc[-config.length:]
+        real = real.iloc[-config.length :]
     series = {config.real_name: real}
     if config.controls:
         series["random_walk"] = ts.random_walk(len(real), seed=seed)
@@ -148,11 +178,23 @@ def lstm_fit(model, scaled, bounds, config, horizon, seed):
     train_end, validation_end = bounds
     x, y, _ = ts.windows(scaled, config.window, horizon, stop=train_end)
     data, steps = datasets.batches(x, y, config.batch_size, seed)
-    validation = tf.data.Dataset.from_tensor_slices(
-        ts.windows(scaled, config.window, horizon, start=train_end, stop=validation_end)[:2]).batch(4096).cache()
+    validation = (
+        tf.data.Dataset.from_tensor_slices(
+            ts.windows(scaled, config.window, horizon, start=train_end, stop=validation_end)[:2]
+        )
+        .batch(4096)
+        .cache()
+    )
     stopping = keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)
-    history = model.fit(data, steps_per_epoch=steps, epochs=config.max_epochs, validation_data=validation,
-                        callbacks=[stopping], shuffle=False, verbose=0)
+    history = model.fit(
+        data,
+        steps_per_epoch=steps,
+        epochs=config.max_epochs,
+        validation_data=validation,
+        callbacks=[stopping],
+        shuffle=False,
+        verbose=0,
+    )
     return len(history.history["loss"])
 
 
@@ -163,7 +205,11 @@ def lstm_walk_forward(model, scaled, blocks, config):
     for start, stop in zip(blocks[:-1], blocks[1:]):
         if config.update_epochs:
             x, y, _ = ts.windows(scaled, config.window, stop=start)
-            data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=start).batch(config.batch_size)
+            data = (
+                tf.data.Dataset.from_tensor_slices((x, y))
+                .shuffle(len(y), seed=start)
+                .batch(config.batch_size)
+            )
             model.fit(data, epochs=config.update_epochs, shuffle=False, verbose=0)
         x, _, origins = ts.windows(scaled, config.window, start=start, stop=stop)
         forecasts[origins] = model.predict_on_batch(x)[:, 0]
@@ -176,21 +222,35 @@ def horizon_rows(one_step, direct, returns, scaled, scaler, bounds, lags, config
     x, _, origins = ts.windows(scaled, config.window, config.horizon, start=validation_end)
     realized = returns[origins[:, None] + np.arange(config.horizon)]
     forecasts = {
-        "lstm_rollout": scaler.inverse(autoregressive_forecast(one_step, x[..., 0], config.horizon)),
+        "lstm_rollout": scaler.inverse(
+            autoregressive_forecast(one_step, x[..., 0], config.horizon)
+        ),
         "lstm_direct": scaler.inverse(direct.predict_on_batch(x)),
         "zero": np.zeros_like(realized),
     }
     params = ts.ar_params(returns[:validation_end], lags)
     path = returns[origins[:, None] + np.arange(-lags, 0)] if lags else np.zeros((len(origins), 0))
     for _ in range(config.horizon):  # the linear AR(p) rolled out on its own forecasts
-        following = params[0] + path[:, path.shape[1] - lags:][:, ::-1] @ params[1:]
+        following = params[0] + path[:, path.shape[1] - lags :][:, ::-1] @ params[1:]
         path = np.concatenate([path, following[:, None]], axis=1)
     forecasts["ar_rollout"] = path[:, lags:]
-    if phi is not None:  # the true model: phi^h times the last realized return (phi = 0: the random walk)
-        forecasts["oracle"] = returns[origins - 1][:, None] * phi ** np.arange(1, config.horizon + 1)
-    return [dict(record="horizon", model=model, horizon=h + 1, mse=np.mean((realized[:, h] - f[:, h]) ** 2),
-                 forecast_std=np.std(f[:, h]))
-            for model, f in forecasts.items() for h in range(config.horizon)]
+    if (
+        phi is not None
+    ):  # the true model: phi^h times the last realized return (phi = 0: the random walk)
+        forecasts["oracle"] = returns[origins - 1][:, None] * phi ** np.arange(
+            1, config.horizon + 1
+        )
+    return [
+        dict(
+            record="horizon",
+            model=model,
+            horizon=h + 1,
+            mse=np.mean((realized[:, h] - f[:, h]) ** 2),
+            forecast_std=np.std(f[:, h]),
+        )
+        for model, f in forecasts.items()
+        for h in range(config.horizon)
+    ]
 
 
 def fitted_lstm(horizon, scaled, bounds, config, seed, compiled):
@@ -200,8 +260,14 @@ def fitted_lstm(horizon, scaled, bounds, config, seed, compiled):
     # Drawn before anything else is built, so the weights do not depend on what was compiled before.
     weights = build_lstm_forecaster(config.window, 1, config.units, horizon).get_weights()
     # One call per epoch (see datasets.batches); the walk-forward updates' epochs end where they end.
-    model = compile_once(compiled, key, lambda: build_lstm_forecaster(config.window, 1, config.units, horizon),
-                         lambda: keras.optimizers.Adam(config.learning_rate), "mse", steps)
+    model = compile_once(
+        compiled,
+        key,
+        lambda: build_lstm_forecaster(config.window, 1, config.units, horizon),
+        lambda: keras.optimizers.Adam(config.learning_rate),
+        "mse",
+        steps,
+    )
     restart(model, weights)
     started = time.perf_counter()
     epochs = lstm_fit(model, scaled, bounds, config, horizon, seed)
@@ -218,7 +284,7 @@ def forecast(name, prices, config, seed, compiled):
     """
     returns = ts.log_returns(prices).to_numpy()
     bounds = ts.chronological_split(len(returns), config.validation_fraction, config.test_fraction)
-    scaler = ts.Standardizer.fit(returns[:bounds[0]])  # the training period only
+    scaler = ts.Standardizer.fit(returns[: bounds[0]])  # the training period only
     scaled = scaler.transform(returns)
     blocks = np.linspace(bounds[1], len(returns), config.folds + 1).round().astype(int)
     one_step, training = fitted_lstm(1, scaled, bounds, config, seed, compiled)
@@ -228,8 +294,15 @@ def forecast(name, prices, config, seed, compiled):
     # Before the walk-forward updates change the one-step model.
     horizons = horizon_rows(one_step, direct, returns, scaled, scaler, bounds, lags, config, phi)
     lstm = scaler.inverse(lstm_walk_forward(one_step, scaled, blocks, config))
-    return dict(returns=returns, bounds=bounds, scaler=scaler, horizons=horizons, lags=lags, **training,
-                forecasts={"lstm": lstm, **ts.baselines(returns), "ar": ar_forecasts})
+    return dict(
+        returns=returns,
+        bounds=bounds,
+        scaler=scaler,
+        horizons=horizons,
+        lags=lags,
+        **training,
+        forecasts={"lstm": lstm, **ts.baselines(returns), "ar": ar_forecasts},
+    )
 
 
 def run_series(name, prices, config, seed, compiled):
@@ -238,14 +311,27 @@ def run_series(name, prices, config, seed, compiled):
     test = np.arange(result["bounds"][1], len(returns))
     rows = list(result["horizons"])
     for row in ts.evaluate_forecasts(returns, prices.to_numpy(), result["forecasts"], test):
-        extra = dict(lags=result["lags"]) if row["model"] == "ar" else \
-            dict(epochs=result["epochs"], seconds=result["seconds"]) if row["model"] == "lstm" else {}
+        extra = (
+            dict(lags=result["lags"])
+            if row["model"] == "ar"
+            else dict(epochs=result["epochs"], seconds=result["seconds"])
+            if row["model"] == "lstm"
+            else {}
+        )
         rows.append(dict(record="forecast", **row, **extra))
     # The test period day by day, for the plots; the day before's price is price * exp(-realized).
     dates = prices.index[test + 1]
-    rows += [dict(record="test", t=int(t), date=str(date.date()) if hasattr(date, "date") else None,
-                  realized=returns[t], lstm=lstm[t], price=prices.iloc[t + 1])
-             for t, date in zip(test, dates)]
+    rows += [
+        dict(
+            record="test",
+            t=int(t),
+            date=str(date.date()) if hasattr(date, "date") else None,
+            realized=returns[t],
+            lstm=lstm[t],
+            price=prices.iloc[t + 1],
+        )
+        for t, date in zip(test, dates)
+    ]
     return rows
 
 
@@ -259,9 +345,18 @@ def run(config):
         for name, prices in load_series(config, seed).items():
             series_rows = run_series(name, prices, config, seed, compiled)
             rows += [dict(seed=seed, series=name, **row) for row in series_rows]
-            lstm = next(row for row in series_rows if row["record"] == "forecast" and row["model"] == "lstm")
-            progress.done("seed=%d %s: LSTM MSE / zero %.3f, direction %.3f, DM p %.3f (%d epochs)", seed, name,
-                          lstm["mse_ratio"], lstm["directional_accuracy"], lstm["dm_p"], lstm["epochs"])
+            lstm = next(
+                row for row in series_rows if row["record"] == "forecast" and row["model"] == "lstm"
+            )
+            progress.done(
+                "seed=%d %s: LSTM MSE / zero %.3f, direction %.3f, DM p %.3f (%d epochs)",
+                seed,
+                name,
+                lstm["mse_ratio"],
+                lstm["directional_accuracy"],
+                lstm["dm_p"],
+                lstm["epochs"],
+            )
     return pd.DataFrame(rows)
 
 
@@ -269,7 +364,9 @@ def run(config):
 
 
 def forecast_rows(table, series, model):
-    rows = table[(table["record"] == "forecast") & (table["series"] == series) & (table["model"] == model)]
+    rows = table[
+        (table["record"] == "forecast") & (table["series"] == series) & (table["model"] == model)
+    ]
     if rows.empty:
         raise KeyError(f"no {model} forecasts of {series}")
     return rows.set_index("seed")
@@ -277,7 +374,9 @@ def forecast_rows(table, series, model):
 
 def horizon_mse(table, series, model):
     """Per seed (rows) and horizon (columns): the test MSE of a multi-step forecast."""
-    rows = table[(table["record"] == "horizon") & (table["series"] == series) & (table["model"] == model)]
+    rows = table[
+        (table["record"] == "horizon") & (table["series"] == series) & (table["model"] == model)
+    ]
     if rows.empty:
         raise KeyError(f"no {model} horizons for {series}")
     return rows.pivot(index="seed", columns="horizon", values="mse")
@@ -294,15 +393,21 @@ def summarize(table):
     rows = table[table["record"] == "forecast"]
     order = {model: i for i, model in enumerate(MODELS)}
     rows = rows.assign(order=rows["model"].map(order)).sort_values(["order"], kind="stable")
-    rows = rows.assign(series=pd.Categorical(rows["series"], list(dict.fromkeys(table["series"])), ordered=True))
-    return mean_std_table(rows.sort_values("series", kind="stable"), ["series", "model"], {
-        "MSE / zero forecast": "mse_ratio",
-        "directional accuracy": "directional_accuracy",
-        "Diebold-Mariano p (beats the random walk)": "dm_p",
-        "price R^2": "price_r2",
-        "AR lags": "lags",
-        "LSTM epochs": "epochs",
-    })
+    rows = rows.assign(
+        series=pd.Categorical(rows["series"], list(dict.fromkeys(table["series"])), ordered=True)
+    )
+    return mean_std_table(
+        rows.sort_values("series", kind="stable"),
+        ["series", "model"],
+        {
+            "MSE / zero forecast": "mse_ratio",
+            "directional accuracy": "directional_accuracy",
+            "Diebold-Mariano p (beats the random walk)": "dm_p",
+            "price R^2": "price_r2",
+            "AR lags": "lags",
+            "LSTM epochs": "epochs",
+        },
+    )
 
 
 # --- claims --------------------------------------------------------------------------
@@ -310,40 +415,56 @@ def summarize(table):
 
 def _positive_control(table):
     lstm, ar = forecast_rows(table, "ar1", "lstm"), forecast_rows(table, "ar1", "ar")
-    measured = {"LSTM MSE / zero": mean_std(lstm["mse_ratio"]), "AR(p) MSE / zero": mean_std(ar["mse_ratio"])}
+    measured = {
+        "LSTM MSE / zero": mean_std(lstm["mse_ratio"]),
+        "AR(p) MSE / zero": mean_std(ar["mse_ratio"]),
+    }
     return measured, measured["LSTM MSE / zero"]["mean"] <= 0.95
 
 
 def _random_walk(table):
     lstm = forecast_rows(table, "random_walk", "lstm")
-    measured = {"LSTM MSE / zero": mean_std(lstm["mse_ratio"]),
-                "directional accuracy": mean_std(lstm["directional_accuracy"])}
-    return measured, measured["LSTM MSE / zero"]["mean"] >= 0.98 and \
-        abs(measured["directional accuracy"]["mean"] - 0.5) <= 0.03
+    measured = {
+        "LSTM MSE / zero": mean_std(lstm["mse_ratio"]),
+        "directional accuracy": mean_std(lstm["directional_accuracy"]),
+    }
+    return measured, measured["LSTM MSE / zero"]["mean"] >= 0.98 and abs(
+        measured["directional accuracy"]["mean"] - 0.5
+    ) <= 0.03
 
 
 def _real_series(table):
     lstm = forecast_rows(table, real_series(table), "lstm")
-    measured = {"LSTM MSE / zero": mean_std(lstm["mse_ratio"]),
-                "directional accuracy": mean_std(lstm["directional_accuracy"]),
-                "Diebold-Mariano p": mean_std(lstm["dm_p"]),
-                "smallest p": float(lstm["dm_p"].min())}
+    measured = {
+        "LSTM MSE / zero": mean_std(lstm["mse_ratio"]),
+        "directional accuracy": mean_std(lstm["directional_accuracy"]),
+        "Diebold-Mariano p": mean_std(lstm["dm_p"]),
+        "smallest p": float(lstm["dm_p"].min()),
+    }
     return measured, bool((lstm["dm_p"] > 0.05).all())
 
 
 def _price_illusion(table):
     name = real_series(table)
     lstm, persistence = forecast_rows(table, name, "lstm"), forecast_rows(table, name, "zero")
-    measured = {"LSTM price R^2": mean_std(lstm["price_r2"]),
-                "persistence price R^2": mean_std(persistence["price_r2"]),
-                "LSTM - persistence": mean_std(lstm["price_r2"] - persistence["price_r2"])}
+    measured = {
+        "LSTM price R^2": mean_std(lstm["price_r2"]),
+        "persistence price R^2": mean_std(persistence["price_r2"]),
+        "LSTM - persistence": mean_std(lstm["price_r2"] - persistence["price_r2"]),
+    }
     return measured, measured["LSTM - persistence"]["mean"] <= 0.001
 
 
 def _rollout(table):
-    rollout, oracle, zero = (horizon_mse(table, "ar1", model) for model in ("lstm_rollout", "oracle", "zero"))
+    rollout, oracle, zero = (
+        horizon_mse(table, "ar1", model) for model in ("lstm_rollout", "oracle", "zero")
+    )
     last = int(rollout.columns.max())
-    spread = table[(table["record"] == "horizon") & (table["series"] == "ar1") & (table["model"] == "lstm_rollout")]
+    spread = table[
+        (table["record"] == "horizon")
+        & (table["series"] == "ar1")
+        & (table["model"] == "lstm_rollout")
+    ]
     spread = spread.pivot(index="seed", columns="horizon", values="forecast_std")
     measured = {
         "h=1 MSE / innovation variance": mean_std(rollout[1] / oracle[1]),
@@ -351,13 +472,15 @@ def _rollout(table):
         f"h={last} MSE / series variance": mean_std(rollout[last] / zero[last]),
         "forecast spread h=2 / h=1 (phi)": mean_std(spread[2] / spread[1]),
     }
-    return measured, measured["h=1 MSE / innovation variance"]["mean"] <= 1.05 and \
-        measured[f"h={last} MSE / h=1 MSE"]["mean"] >= 1.05 and \
-        abs(measured[f"h={last} MSE / series variance"]["mean"] - 1) <= 0.03
+    return measured, measured["h=1 MSE / innovation variance"]["mean"] <= 1.05 and measured[
+        f"h={last} MSE / h=1 MSE"
+    ]["mean"] >= 1.05 and abs(measured[f"h={last} MSE / series variance"]["mean"] - 1) <= 0.03
 
 
-MAKRIDAKIS = ("Makridakis et al. 2018, Statistical and machine learning forecasting methods: an LSTM was the "
-              "least accurate of ten ML methods on 1,045 M3 series (one-step sMAPE 11.67 vs Naive2 8.59)")
+MAKRIDAKIS = (
+    "Makridakis et al. 2018, Statistical and machine learning forecasting methods: an LSTM was the "
+    "least accurate of ten ML methods on 1,045 M3 series (one-step sMAPE 11.67 vs Naive2 8.59)"
+)
 CLAIMS = [
     Claim(
         "positive_control",
@@ -421,8 +544,10 @@ def plot_predicted_vs_realized(table):
         axis.set(xlabel="realized return", title=name)
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel("LSTM forecast")
-    figure.suptitle(f"One-step forecasts on the test period (seed {int(rows['seed'].min())}): "
-                    "a slope only where there is signal")
+    figure.suptitle(
+        f"One-step forecasts on the test period (seed {int(rows['seed'].min())}): "
+        "a slope only where there is signal"
+    )
     figure.tight_layout()
     return figure
 
@@ -442,7 +567,9 @@ def plot_error_vs_horizon(table):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     axes[0][0].set_ylabel("test MSE / zero forecast's (mean over seeds)")
-    figure.suptitle("Multi-step forecasts: the rollout decays to the mean; nothing beats zero on returns")
+    figure.suptitle(
+        "Multi-step forecasts: the rollout decays to the mean; nothing beats zero on returns"
+    )
     figure.tight_layout()
     return figure
 
@@ -458,13 +585,24 @@ def plot_price_illusion(table):
     for axis, last in zip(axes, (len(rows), 40)):
         axis.plot(x[-last:], rows["price"][-last:], color="black", linewidth=1.5, label="price")
         axis.plot(x[-last:], lstm[-last:], color="C0", linewidth=1, label="LSTM")
-        axis.plot(x[-last:], previous[-last:], color="C3", linewidth=1, linestyle="--",
-                  label="persistence (yesterday's price)")
+        axis.plot(
+            x[-last:],
+            previous[-last:],
+            color="C3",
+            linewidth=1,
+            linestyle="--",
+            label="persistence (yesterday's price)",
+        )
         axis.grid(alpha=0.3)
         axis.tick_params(axis="x", labelrotation=30)
-    summary = {model: forecast_rows(table, name, model)["price_r2"].mean() for model in ("lstm", "zero")}
-    axes[0].set(ylabel="price", title=f"{name}, test period: R^2 LSTM {summary['lstm']:.4f}, "
-                                      f"persistence {summary['zero']:.4f}")
+    summary = {
+        model: forecast_rows(table, name, model)["price_r2"].mean() for model in ("lstm", "zero")
+    }
+    axes[0].set(
+        ylabel="price",
+        title=f"{name}, test period: R^2 LSTM {summary['lstm']:.4f}, "
+        f"persistence {summary['zero']:.4f}",
+    )
     axes[1].set(title="the last 40 days: both a day behind")
     axes[0].legend()
     figure.tight_layout()

@@ -72,7 +72,9 @@ def check_writable(folder):
     folder = Path(folder)
     resolved = folder.resolve()
     if resolved == ROOT or resolved in ROOT.parents:
-        raise UsageError(f"--out {folder} is the project's folder or one above it; name a results folder")
+        raise UsageError(
+            f"--out {folder} is the project's folder or one above it; name a results folder"
+        )
     if not resolved.exists():
         if not resolved.parent.is_dir():
             raise UsageError(f"--out {folder}: its parent folder {resolved.parent} does not exist")
@@ -80,8 +82,10 @@ def check_writable(folder):
     if not resolved.is_dir():
         raise UsageError(f"--out {folder} is a file, not a folder")
     if not is_results_folder(resolved) and any(resolved.iterdir()):
-        raise UsageError(f"--out {folder} holds files the runner did not write (no {MANIFEST}); "
-                         "name an empty or new folder, or a results folder")
+        raise UsageError(
+            f"--out {folder} holds files the runner did not write (no {MANIFEST}); "
+            "name an empty or new folder, or a results folder"
+        )
 
 
 def check_readable(folder, option="--out"):
@@ -118,8 +122,10 @@ class Lock:
             except BlockingIOError:
                 holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
                 os.close(fd)
-                raise ResultsError(f"another run (pid {holder}) is writing {self.folder}; "
-                                   "wait for it to finish or choose another --out") from None
+                raise ResultsError(
+                    f"another run (pid {holder}) is writing {self.folder}; "
+                    "wait for it to finish or choose another --out"
+                ) from None
             # The file may have been removed by the holder that just let go: lock the one
             # that is there now.
             try:
@@ -220,7 +226,9 @@ def _exchange(a, b):
         return True
     if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EPERM):
         return False
-    raise OSError(ctypes.get_errno(), f"cannot swap {a} into {b}: {os.strerror(ctypes.get_errno())}")
+    raise OSError(
+        ctypes.get_errno(), f"cannot swap {a} into {b}: {os.strerror(ctypes.get_errno())}"
+    )
 
 
 # --- the stored table --------------------------------------------------------------------
@@ -260,7 +268,9 @@ def data_files(table):
     `config.json` as its `files` entry, so that a later reader can tell a damaged file."""
     metrics, timings = split_timings(table.to_csv(index=False))
     data = {"metrics.csv": metrics, **({"timings.csv": timings} if timings else {})}
-    return data, {name: {"sha256": digest(text), "rows": text.count("\n") - 1} for name, text in data.items()}
+    return data, {
+        name: {"sha256": digest(text), "rows": text.count("\n") - 1} for name, text in data.items()
+    }
 
 
 def _failure(folder):
@@ -287,17 +297,28 @@ def read_record(folder):
         fail(f"config.json is not valid JSON ({error})")
     if not isinstance(record, dict):
         fail("config.json does not hold a run's record")
-    missing = [key for key in ("experiment", "seeds", "config", "wall_seconds", "files") if key not in record]
+    missing = [
+        key
+        for key in ("experiment", "seeds", "config", "wall_seconds", "files")
+        if key not in record
+    ]
     if missing:
         fail(f"config.json lacks {', '.join(missing)}")
     if record["experiment"] != Path(folder).name:
         fail(f"config.json records experiment {record['experiment']!r}, not {Path(folder).name!r}")
     files = record["files"]
     well_formed = (
-        isinstance(record["seeds"], list) and record["seeds"] and isinstance(record["config"], dict)
-        and isinstance(record["wall_seconds"], (int, float)) and isinstance(files, dict) and "metrics.csv" in files
+        isinstance(record["seeds"], list)
+        and record["seeds"]
+        and isinstance(record["config"], dict)
+        and isinstance(record["wall_seconds"], (int, float))
+        and isinstance(files, dict)
+        and "metrics.csv" in files
         and set(files) <= {"metrics.csv", "timings.csv"}
-        and all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str) for entry in files.values())
+        and all(
+            isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+            for entry in files.values()
+        )
     )
     if not well_formed:
         fail("config.json's seeds, config, wall_seconds or files are malformed")
@@ -312,7 +333,9 @@ def read_claims(folder):
     except (ValueError, UnicodeDecodeError) as error:
         fail(f"claims.json is not valid JSON ({error})")
     keys = {"id", "statement", "verdict", "headline", "measured", "criterion"}
-    if not isinstance(claims, list) or not all(isinstance(c, dict) and keys <= set(c) for c in claims):
+    if not isinstance(claims, list) or not all(
+        isinstance(c, dict) and keys <= set(c) for c in claims
+    ):
         fail("claims.json does not hold a list of claims")
     return claims
 
@@ -335,7 +358,9 @@ def load(folder):
     for file_name, expected in record["files"].items():
         files[file_name] = _read(folder, file_name, fail)
         if digest(files[file_name]) != expected["sha256"]:
-            fail(f"{file_name} is not the file this run wrote (its checksum differs: truncated or edited)")
+            fail(
+                f"{file_name} is not the file this run wrote (its checksum differs: truncated or edited)"
+            )
         text = files[file_name].decode()
         if text.count("\n") < 2:
             fail(f"{file_name} has no rows")

@@ -24,7 +24,9 @@ def assert_saves_and_loads(tmp_path):
         path = tmp_path / f"{model.name}.keras"
         model.save(path)
         loaded = keras.saving.load_model(path, safe_mode=True)
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded.predict_on_batch(x)), expected)
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(loaded.predict_on_batch(x)), expected
+        )
         return loaded
 
     return check

@@ -48,7 +48,9 @@ def dense_layers(model):
         raise NotImplementedError("backprop handles Dense layers with a bias")
     layers = perceptron.dense_layers(model)
     if not layers or layers[-1][2] != "softmax":
-        raise NotImplementedError("backprop expects a classifier whose last Dense layer is a softmax")
+        raise NotImplementedError(
+            "backprop expects a classifier whose last Dense layer is a softmax"
+        )
     unknown = {activation for _, _, activation in layers[:-1]} - set(DERIVATIVES)
     if unknown:
         raise NotImplementedError(f"backprop has no derivative for {', '.join(sorted(unknown))}")
@@ -85,7 +87,9 @@ def output_gradient(probabilities, y, loss):
     if loss == "mse":
         d_probabilities = 2 * (probabilities - onehot) / (n * classes)
         # Through the softmax: dz_i = p_i (dp_i - sum_j dp_j p_j).
-        return probabilities * (d_probabilities - np.sum(d_probabilities * probabilities, axis=1, keepdims=True))
+        return probabilities * (
+            d_probabilities - np.sum(d_probabilities * probabilities, axis=1, keepdims=True)
+        )
     raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
 
 

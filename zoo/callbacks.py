@@ -12,7 +12,9 @@ import time
 import keras
 import numpy as np
 
-EPSILON = keras.config.epsilon()  # Keras clips probabilities to [EPSILON, 1 - EPSILON] in its losses
+EPSILON = (
+    keras.config.epsilon()
+)  # Keras clips probabilities to [EPSILON, 1 - EPSILON] in its losses
 
 
 class EpochEvaluation(keras.callbacks.Callback):
@@ -92,7 +94,10 @@ class EpochEvaluation(keras.callbacks.Callback):
         if logs is not None:
             logs.update(record)
         self.history.append({"epoch": epoch + 1, **record})
-        if self.stop_group is not None and record[f"{self.stop_group}_accuracy"] >= self.stop_accuracy:
+        if (
+            self.stop_group is not None
+            and record[f"{self.stop_group}_accuracy"] >= self.stop_accuracy
+        ):
             self.model.stop_training = True
 
     def _measure(self):
@@ -127,7 +132,9 @@ def correct_and_loss(probabilities, y):
     probabilities clipped as Keras' `sparse_categorical_crossentropy` clips them."""
     probabilities = np.asarray(probabilities)
     true_class = np.take_along_axis(probabilities, np.asarray(y)[:, None], axis=-1)[:, 0]
-    return np.argmax(probabilities, axis=-1) == y, -np.log(np.clip(true_class, EPSILON, 1 - EPSILON))
+    return np.argmax(probabilities, axis=-1) == y, -np.log(
+        np.clip(true_class, EPSILON, 1 - EPSILON)
+    )
 
 
 def generalization_loss(validation_errors):
@@ -155,7 +162,9 @@ def training_progress(training_errors, strip_length=5):
     return progress
 
 
-def prechelt_stop_epoch(validation_errors, training_errors=None, criterion="gl", alpha=5.0, strip_length=5):
+def prechelt_stop_epoch(
+    validation_errors, training_errors=None, criterion="gl", alpha=5.0, strip_length=5
+):
     """The first epoch (counting from 1) at which a Prechelt criterion stops; None if never.
 
     `gl`: stop when GL(t) > alpha. `pq`: at the end of a strip, stop when
@@ -248,7 +257,11 @@ class PrecheltStopping(keras.callbacks.Callback):
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
         stop = prechelt_stop_epoch(
-            self.validation_errors, self.training_errors, self.criterion, self.alpha, self.strip_length
+            self.validation_errors,
+            self.training_errors,
+            self.criterion,
+            self.alpha,
+            self.strip_length,
         )
         if stop is not None:
             self.stopped_epoch = stop

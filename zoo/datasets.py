@@ -34,7 +34,13 @@ OFFLINE = ("digits", "mnist1d")
 TFDS = ("mnist", "fashion_mnist", "cifar10")
 NAMES = OFFLINE + TFDS
 NUM_CLASSES = {name: 10 for name in NAMES}
-TRAIN_SIZES = {"digits": 1437, "mnist1d": 4000, "mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000}
+TRAIN_SIZES = {
+    "digits": 1437,
+    "mnist1d": 4000,
+    "mnist": 60000,
+    "fashion_mnist": 60000,
+    "cifar10": 50000,
+}
 
 
 def check_train_size(name, train_size):
@@ -43,8 +49,11 @@ def check_train_size(name, train_size):
     if name not in NAMES:
         raise ValueError(f"dataset must be one of {', '.join(NAMES)}, got {name!r}")
     if train_size is not None and not 10 <= train_size <= TRAIN_SIZES[name]:
-        raise ValueError(f"train_size must be between 10 and {TRAIN_SIZES[name]} ({name}'s training set), "
-                         f"got {train_size}")
+        raise ValueError(
+            f"train_size must be between 10 and {TRAIN_SIZES[name]} ({name}'s training set), "
+            f"got {train_size}"
+        )
+
 
 # TFDS downloads from Google Cloud Storage; without network its retries take minutes,
 # so `load` probes this host first and fails at once when it does not answer.

@@ -62,16 +62,28 @@ def build_mlp(
 
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
     inputs = keras.Input(shape=tuple(input_shape), name="inputs", dtype=dtype)
-    x = keras.layers.Flatten(name="flatten", dtype=dtype)(inputs) if len(input_shape) > 1 else inputs
+    x = (
+        keras.layers.Flatten(name="flatten", dtype=dtype)(inputs)
+        if len(input_shape) > 1
+        else inputs
+    )
     if input_dropout_rate > 0:
         x = keras.layers.Dropout(input_dropout_rate, name="input_dropout", dtype=dtype)(x)
     for index, units in enumerate(hidden_units):
         x = keras.layers.Dense(
-            int(units), activation=activation, kernel_regularizer=regularizer, name=f"dense_{index}", dtype=dtype
+            int(units),
+            activation=activation,
+            kernel_regularizer=regularizer,
+            name=f"dense_{index}",
+            dtype=dtype,
         )(x)
         if dropout_rate > 0:
             x = keras.layers.Dropout(dropout_rate, name=f"dropout_{index}", dtype=dtype)(x)
     outputs = keras.layers.Dense(
-        num_classes, activation="softmax", kernel_regularizer=regularizer, name="predictions", dtype=dtype
+        num_classes,
+        activation="softmax",
+        kernel_regularizer=regularizer,
+        name="predictions",
+        dtype=dtype,
     )(x)
     return keras.Model(inputs, outputs, name=name)

@@ -30,8 +30,14 @@ LOAN_FEATURES = (
     ("years_of_study", 4.0, 1.5),  # years
 )
 # How each standardized feature moves the log-odds of default (the truth the data is drawn from).
-LOAN_LOG_ODDS = {"intercept": -1.0, "age": -0.3, "loan": 1.2, "income": -1.0, "credit_score": -0.8,
-                 "years_of_study": -0.2}
+LOAN_LOG_ODDS = {
+    "intercept": -1.0,
+    "age": -0.3,
+    "loan": 1.2,
+    "income": -1.0,
+    "credit_score": -0.8,
+    "years_of_study": -0.2,
+}
 
 
 def student_loans(num_examples=2000, seed=0):
@@ -47,7 +53,9 @@ def student_loans(num_examples=2000, seed=0):
     """
     rng = np.random.default_rng(seed)
     standard = rng.normal(size=(num_examples, len(LOAN_FEATURES)))
-    log_odds = LOAN_LOG_ODDS["intercept"] + standard @ np.array([LOAN_LOG_ODDS[name] for name, _, _ in LOAN_FEATURES])
+    log_odds = LOAN_LOG_ODDS["intercept"] + standard @ np.array(
+        [LOAN_LOG_ODDS[name] for name, _, _ in LOAN_FEATURES]
+    )
     y = (rng.uniform(size=num_examples) < 1 / (1 + np.exp(-log_odds))).astype("int64")
     means = np.array([mean for _, mean, _ in LOAN_FEATURES])
     scales = np.array([scale for _, _, scale in LOAN_FEATURES])
@@ -85,8 +93,14 @@ def gradient_descent_steps(x, y, tolerance=1e-6, max_steps=1_000_000):
     return max_steps, kappa
 
 
-def build_normalized_mlp(input_dim=5, hidden_units=(32, 32), normalization=None, adapt_data=None,
-                         activation="relu", name=None):
+def build_normalized_mlp(
+    input_dim=5,
+    hidden_units=(32, 32),
+    normalization=None,
+    adapt_data=None,
+    activation="relu",
+    name=None,
+):
     """A binary classifier MLP with the chosen normalization.
 
     Args:

@@ -30,7 +30,9 @@ import numpy as np
 from zoo.training import gradients
 
 
-def gradient_noise(model, x, y, batch_sizes, draws=32, seed=0, loss="sparse_categorical_crossentropy"):
+def gradient_noise(
+    model, x, y, batch_sizes, draws=32, seed=0, loss="sparse_categorical_crossentropy"
+):
     """How far mini-batch gradients scatter around the full-batch gradient.
 
     For each batch size `B`, draws `draws` batches of `B` distinct examples and averages
@@ -59,7 +61,9 @@ def gradient_noise(model, x, y, batch_sizes, draws=32, seed=0, loss="sparse_cate
         distances = []
         for _ in range(draws):
             batch = rng.choice(len(x), size=size, replace=False)
-            distances.append(np.sum((_flat(gradients(model, x[batch], y[batch], loss)) - full) ** 2))
+            distances.append(
+                np.sum((_flat(gradients(model, x[batch], y[batch], loss)) - full) ** 2)
+            )
         variances[size] = float(np.mean(distances))
     return float(np.sum(full**2)), variances
 
@@ -109,12 +113,21 @@ class LearningRateRangeTest(keras.callbacks.Callback):
         >>> model.fit(x, y, batch_size=64, epochs=20)
     """
 
-    def __init__(self, min_learning_rate=1e-6, max_learning_rate=10.0, steps=100, smoothing=0.98,
-                 stop_factor=4.0, restore=True):
+    def __init__(
+        self,
+        min_learning_rate=1e-6,
+        max_learning_rate=10.0,
+        steps=100,
+        smoothing=0.98,
+        stop_factor=4.0,
+        restore=True,
+    ):
         super().__init__()
         if not 0 < min_learning_rate < max_learning_rate:
-            raise ValueError(f"need 0 < min_learning_rate < max_learning_rate, got "
-                             f"{min_learning_rate} and {max_learning_rate}")
+            raise ValueError(
+                f"need 0 < min_learning_rate < max_learning_rate, got "
+                f"{min_learning_rate} and {max_learning_rate}"
+            )
         if steps < 2 or not 0 <= smoothing < 1 or stop_factor <= 1:
             raise ValueError("need steps >= 2, 0 <= smoothing < 1 and stop_factor > 1")
         self.min_learning_rate = min_learning_rate
@@ -127,11 +140,18 @@ class LearningRateRangeTest(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
         if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            raise ValueError("the range test sets the learning rate itself; compile with a number, not a schedule")
+            raise ValueError(
+                "the range test sets the learning rate itself; compile with a number, not a schedule"
+            )
         if self.model.steps_per_execution != 1:
-            raise ValueError("the range test needs steps_per_execution=1, one learning rate per batch")
+            raise ValueError(
+                "the range test needs steps_per_execution=1, one learning rate per batch"
+            )
         if self.restore:
-            self._saved = (self.model.get_weights(), [variable.numpy() for variable in optimizer.variables])
+            self._saved = (
+                self.model.get_weights(),
+                [variable.numpy() for variable in optimizer.variables],
+            )
         self.learning_rates, self.losses, self.smoothed_losses = [], [], []
         self._average = 0.0
 
@@ -140,7 +160,9 @@ class LearningRateRangeTest(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         fraction = len(self.losses) / (self.steps - 1)
-        rate = self.min_learning_rate * (self.max_learning_rate / self.min_learning_rate) ** fraction
+        rate = (
+            self.min_learning_rate * (self.max_learning_rate / self.min_learning_rate) ** fraction
+        )
         self.model.optimizer.learning_rate.assign(rate)
         self.learning_rates.append(rate)
 
@@ -151,7 +173,9 @@ class LearningRateRangeTest(keras.callbacks.Callback):
         self._average = self.smoothing * self._average + (1 - self.smoothing) * loss
         smoothed = self._average / (1 - self.smoothing ** len(self.losses))
         self.smoothed_losses.append(smoothed)
-        exploded = not np.isfinite(smoothed) or smoothed > self.stop_factor * min(self.smoothed_losses)
+        exploded = not np.isfinite(smoothed) or smoothed > self.stop_factor * min(
+            self.smoothed_losses
+        )
         if exploded or len(self.losses) >= self.steps:
             self.model.stop_training = True
 
@@ -172,5 +196,7 @@ class LearningRateRangeTest(keras.callbacks.Callback):
         end = int(np.nanargmin(self.smoothed_losses)) + 1
         if end < 3:
             raise ValueError("the loss was lowest at the very start; lower min_learning_rate")
-        slopes = np.gradient(np.asarray(self.smoothed_losses[:end]), np.log10(self.learning_rates[:end]))
+        slopes = np.gradient(
+            np.asarray(self.smoothed_losses[:end]), np.log10(self.learning_rates[:end])
+        )
         return float(self.learning_rates[int(np.argmin(slopes))])

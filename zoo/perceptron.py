@@ -55,9 +55,13 @@ class Perceptron:
         (True, array([0, 0, 0, 1]))
     """
 
-    def __init__(self, learning_rate=1.0, max_epochs=100, shuffle=True, seed=None, initial_scale=0.0):
+    def __init__(
+        self, learning_rate=1.0, max_epochs=100, shuffle=True, seed=None, initial_scale=0.0
+    ):
         if learning_rate <= 0 or max_epochs < 1 or initial_scale < 0:
-            raise ValueError("learning_rate must be positive, max_epochs at least 1, initial_scale not negative")
+            raise ValueError(
+                "learning_rate must be positive, max_epochs at least 1, initial_scale not negative"
+            )
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
         self.shuffle = shuffle
@@ -69,13 +73,17 @@ class Perceptron:
         if not np.isin(y, (0, 1)).all():
             raise ValueError("the perceptron's labels must be 0 or 1")
         rng = np.random.default_rng(self.seed)
-        self.weights = rng.normal(0.0, self.initial_scale, x.shape[1]) if self.initial_scale else np.zeros(x.shape[1])
+        self.weights = (
+            rng.normal(0.0, self.initial_scale, x.shape[1])
+            if self.initial_scale
+            else np.zeros(x.shape[1])
+        )
         self.bias = 0.0
         self.updates, self.converged = 0, False
         for self.epochs in range(1, self.max_epochs + 1):
             mistakes = 0
             for i in rng.permutation(len(y)) if self.shuffle else range(len(y)):
-                error = y[i] - self.predict(x[i:i + 1])[0]
+                error = y[i] - self.predict(x[i : i + 1])[0]
                 if error:  # the perceptron rule
                     self.weights += self.learning_rate * error * x[i]
                     self.bias += self.learning_rate * error
@@ -131,12 +139,20 @@ def dense_layers(model):
         if isinstance(layer, (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Dropout)):
             continue
         if not isinstance(layer, keras.layers.Dense):
-            raise NotImplementedError(f"forward propagation by hand handles Dense layers, not {type(layer).__name__}")
+            raise NotImplementedError(
+                f"forward propagation by hand handles Dense layers, not {type(layer).__name__}"
+            )
         name = keras.activations.serialize(layer.activation)
         if not isinstance(name, str) or name not in ACTIVATIONS:
-            raise NotImplementedError(f"forward propagation by hand does not know the activation {name!r}")
+            raise NotImplementedError(
+                f"forward propagation by hand does not know the activation {name!r}"
+            )
         kernel = keras.ops.convert_to_numpy(layer.kernel).astype("float64")
-        bias = keras.ops.convert_to_numpy(layer.bias).astype("float64") if layer.use_bias else np.zeros(kernel.shape[1])
+        bias = (
+            keras.ops.convert_to_numpy(layer.bias).astype("float64")
+            if layer.use_bias
+            else np.zeros(kernel.shape[1])
+        )
         layers.append((kernel, bias, name))
     return layers
 

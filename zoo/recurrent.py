@@ -57,8 +57,15 @@ def build_sequence_regressor(timesteps=50, features=2, cell="lstm", units=32, ou
     return keras.Model(inputs, predictions, name=name or f"{cell}_regressor")
 
 
-def build_lstm_forecaster(window=20, num_features=1, units=32, horizon=1, num_layers=1, dropout_rate=0.0,
-                          name="lstm_forecaster"):
+def build_lstm_forecaster(
+    window=20,
+    num_features=1,
+    units=32,
+    horizon=1,
+    num_layers=1,
+    dropout_rate=0.0,
+    name="lstm_forecaster",
+):
     """An LSTM that reads the last `window` values of a series and predicts the next `horizon`.
 
     With `horizon=1` it is a one-step model for `autoregressive_forecast`; with
@@ -79,7 +86,9 @@ def build_lstm_forecaster(window=20, num_features=1, units=32, horizon=1, num_la
     inputs = keras.Input((window, num_features))
     x = inputs
     for i in range(num_layers):
-        x = keras.layers.LSTM(units, return_sequences=i < num_layers - 1, dropout=dropout_rate, name=f"lstm_{i}")(x)
+        x = keras.layers.LSTM(
+            units, return_sequences=i < num_layers - 1, dropout=dropout_rate, name=f"lstm_{i}"
+        )(x)
     outputs = keras.layers.Dense(horizon, name="forecast")(x)
     return keras.Model(inputs, outputs, name=name)
 

@@ -56,12 +56,22 @@ class _Block(keras.layers.Layer):
 
     strides = 1  # the convolutional block may stride its first layer
 
-    def __init__(self, width, residual=True, normalization="batch", activation="relu", branch_scale=1.0, **kwargs):
+    def __init__(
+        self,
+        width,
+        residual=True,
+        normalization="batch",
+        activation="relu",
+        branch_scale=1.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if int(width) < 1:
             raise ValueError(f"width must be positive, got {width}")
         if normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+            raise ValueError(
+                f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}"
+            )
         if not branch_scale > 0:
             raise ValueError(f"branch_scale must be positive, got {branch_scale}")
         self.width = int(width)
@@ -81,7 +91,9 @@ class _Block(keras.layers.Layer):
     def build(self, input_shape):
         he = dict(mode="fan_in", distribution="truncated_normal")
         self.norm_1 = normalization_layer(self.normalization, "norm_1")
-        self.transform_1 = self._transform(keras.initializers.VarianceScaling(2.0, **he), self.strides, "transform_1")
+        self.transform_1 = self._transform(
+            keras.initializers.VarianceScaling(2.0, **he), self.strides, "transform_1"
+        )
         self.norm_2 = normalization_layer(self.normalization, "norm_2")
         # The branch's last layer: He initialization, its variance scaled by `branch_scale`.
         self.transform_2 = self._transform(
@@ -154,8 +166,12 @@ class ResidualBlock(_Block):
 
     def _transform(self, initializer, strides, name):
         # With normalization, a bias is cancelled by the next normalization layer.
-        return keras.layers.Dense(self.width, use_bias=self.normalization is None,
-                                  kernel_initializer=initializer, name=name)
+        return keras.layers.Dense(
+            self.width,
+            use_bias=self.normalization is None,
+            kernel_initializer=initializer,
+            name=name,
+        )
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.width)
@@ -185,8 +201,16 @@ class ConvResidualBlock(_Block):
         (2, 8, 8, 32)
     """
 
-    def __init__(self, width, residual=True, normalization="batch", activation="relu", branch_scale=1.0,
-                 strides=1, **kwargs):
+    def __init__(
+        self,
+        width,
+        residual=True,
+        normalization="batch",
+        activation="relu",
+        branch_scale=1.0,
+        strides=1,
+        **kwargs,
+    ):
         super().__init__(width, residual, normalization, activation, branch_scale, **kwargs)
         if int(strides) < 1:
             raise ValueError(f"strides must be positive, got {strides}")
@@ -194,13 +218,21 @@ class ConvResidualBlock(_Block):
 
     def _transform(self, initializer, strides, name):
         kernel_size = 1 if name == "projection" else 3
-        return keras.layers.Conv2D(self.width, kernel_size, strides=strides, padding="same",
-                                   use_bias=self.normalization is None,
-                                   kernel_initializer=initializer, name=name)
+        return keras.layers.Conv2D(
+            self.width,
+            kernel_size,
+            strides=strides,
+            padding="same",
+            use_bias=self.normalization is None,
+            kernel_initializer=initializer,
+            name=name,
+        )
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-        spatial = [None if size is None else -(-size // self.strides) for size in (height, width)]  # "same" padding
+        spatial = [
+            None if size is None else -(-size // self.strides) for size in (height, width)
+        ]  # "same" padding
         return (batch, *spatial, self.width)
 
     def get_config(self):
@@ -264,7 +296,9 @@ def build_residual_mlp(
     """
     _check(num_classes, normalization)
     if num_blocks < 0 or width < 1:
-        raise ValueError(f"num_blocks must be non-negative and width positive, got {num_blocks} and {width}")
+        raise ValueError(
+            f"num_blocks must be non-negative and width positive, got {num_blocks} and {width}"
+        )
     name = name or f"{'residual' if residual else 'plain'}_mlp_{2 * num_blocks + 2}"
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
@@ -272,8 +306,14 @@ def build_residual_mlp(
     # Only a residual sum needs its branches scaled down (see the module docstring).
     branch_scale = 1.0 / num_blocks if residual and normalization is None and num_blocks else 1.0
     for index in range(num_blocks):
-        x = ResidualBlock(width, residual=residual, normalization=normalization, activation=activation,
-                          branch_scale=branch_scale, name=f"block_{index}")(x)
+        x = ResidualBlock(
+            width,
+            residual=residual,
+            normalization=normalization,
+            activation=activation,
+            branch_scale=branch_scale,
+            name=f"block_{index}",
+        )(x)
     return keras.Model(inputs, _head(x, num_classes, normalization, activation), name=name)
 
 
@@ -315,23 +355,33 @@ def build_resnet(
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {tuple(input_shape)}")
     if blocks_per_stage < 1 or not filters or min(filters) < 1:
-        raise ValueError("blocks_per_stage must be positive and filters a non-empty tuple of positive counts")
+        raise ValueError(
+            "blocks_per_stage must be positive and filters a non-empty tuple of positive counts"
+        )
     num_blocks = blocks_per_stage * len(filters)
     name = name or f"{'resnet' if residual else 'plain'}_{2 * num_blocks + 2}"
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
-    x = keras.layers.Conv2D(filters[0], 3, padding="same", kernel_initializer="he_normal", name="stem")(inputs)
+    x = keras.layers.Conv2D(
+        filters[0], 3, padding="same", kernel_initializer="he_normal", name="stem"
+    )(inputs)
     branch_scale = 1.0 / num_blocks if residual and normalization is None else 1.0
     for index in range(num_blocks):
         stage, position = divmod(index, blocks_per_stage)
-        x = ConvResidualBlock(filters[stage], residual=residual, normalization=normalization,
-                              branch_scale=branch_scale, strides=2 if stage > 0 and position == 0 else 1,
-                              name=f"block_{index}")(x)
+        x = ConvResidualBlock(
+            filters[stage],
+            residual=residual,
+            normalization=normalization,
+            branch_scale=branch_scale,
+            strides=2 if stage > 0 and position == 0 else 1,
+            name=f"block_{index}",
+        )(x)
     return keras.Model(inputs, _head(x, num_classes, normalization, "relu"), name=name)
 
 
 def blocks(model):
     """The model's residual (or plain) blocks, input side first."""
     return [layer for layer in model.layers if isinstance(layer, _Block)]
+
 
 def without_block(model, index):
     """A copy of a trained model with block `index` deleted, its weights copied.
@@ -359,7 +409,9 @@ def without_block(model, index):
         raise ValueError(f"block index must be in [0, {len(found)}), got {index}")
     target = found[index]
     if target.changes_shape(target.input.shape):
-        raise ValueError(f"block {target.name!r} changes the shape of its input and cannot be deleted")
+        raise ValueError(
+            f"block {target.name!r} changes the shape of its input and cannot be deleted"
+        )
 
     def clone(layer):
         if layer is target:
@@ -396,14 +448,17 @@ def predictions_without_each_block(model, inputs):
     layers = model.layers[1:]  # after the InputLayer
     if any(layer.input is not previous.output for previous, layer in zip(model.layers, layers)):
         raise ValueError(f"model {model.name!r} is not a chain of layers; use without_block")
-    deletable = {id(block): index for index, block in enumerate(blocks(model))
-                 if not block.changes_shape(block.input.shape)}
+    deletable = {
+        id(block): index
+        for index, block in enumerate(blocks(model))
+        if not block.changes_shape(block.input.shape)
+    }
     predictions = {}
     x = keras.ops.convert_to_tensor(inputs)
     for position, layer in enumerate(layers):
         if id(layer) in deletable:  # what the rest of the model makes of this block's input
             rest = x
-            for later in layers[position + 1:]:
+            for later in layers[position + 1 :]:
                 rest = later(rest, training=False)
             predictions[deletable[id(layer)]] = keras.ops.convert_to_numpy(rest)
         x = layer(x, training=False)

@@ -60,7 +60,9 @@ def adding_problem(num_examples, timesteps, seed=0):
         float32.
     """
     if timesteps < 2 or num_examples < 1:
-        raise ValueError(f"need timesteps >= 2 and num_examples >= 1, got {timesteps}, {num_examples}")
+        raise ValueError(
+            f"need timesteps >= 2 and num_examples >= 1, got {timesteps}, {num_examples}"
+        )
     rng = np.random.default_rng(seed)
     values = rng.uniform(0.0, 1.0, size=(num_examples, timesteps))
     markers = np.zeros_like(values)
@@ -101,13 +103,19 @@ def read_prices(path):
     except FileNotFoundError:
         raise FileNotFoundError(f"no such price file: {path}") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise SeriesFormatError(f"{path} is not a readable CSV file ({type(error).__name__})") from None
+        raise SeriesFormatError(
+            f"{path} is not a readable CSV file ({type(error).__name__})"
+        ) from None
     if "Date" not in frame.columns:
-        raise SeriesFormatError(f"{path} has no 'Date' column; columns: {', '.join(map(str, frame.columns))}")
+        raise SeriesFormatError(
+            f"{path} has no 'Date' column; columns: {', '.join(map(str, frame.columns))}"
+        )
     try:
         frame["Date"] = pd.to_datetime(frame["Date"], format="ISO8601")
     except (ValueError, TypeError):
-        raise SeriesFormatError(f"{path}: the 'Date' column has values that are not dates (use YYYY-MM-DD)") from None
+        raise SeriesFormatError(
+            f"{path}: the 'Date' column has values that are not dates (use YYYY-MM-DD)"
+        ) from None
     return _prices(frame.set_index("Date"), path)
 
 
@@ -148,7 +156,9 @@ def ar1(length, seed=0, phi=0.3, volatility=0.01, start=100.0):
     rng = np.random.default_rng(seed)
     noise = rng.normal(0.0, volatility, length - 1)
     returns = np.empty(length - 1)
-    previous = rng.normal(0.0, volatility / np.sqrt(1 - phi**2))  # start in the stationary distribution
+    previous = rng.normal(
+        0.0, volatility / np.sqrt(1 - phi**2)
+    )  # start in the stationary distribution
     for t, innovation in enumerate(noise):
         returns[t] = previous = phi * previous + innovation
     return _from_returns(returns, start)
@@ -165,8 +175,12 @@ def _from_returns(returns, start):
 def chronological_split(length, validation_fraction=0.2, test_fraction=0.2):
     """Boundaries `(train_end, validation_end)`: the first part trains, the next
     validates, the last tests, in time order."""
-    if not (0 < validation_fraction and 0 < test_fraction and validation_fraction + test_fraction < 1):
-        raise ValueError("validation_fraction and test_fraction must be positive and sum to less than 1")
+    if not (
+        0 < validation_fraction and 0 < test_fraction and validation_fraction + test_fraction < 1
+    ):
+        raise ValueError(
+            "validation_fraction and test_fraction must be positive and sum to less than 1"
+        )
     validation_end = length - int(round(length * test_fraction))
     train_end = validation_end - int(round(length * validation_fraction))
     return train_end, validation_end
@@ -275,8 +289,16 @@ def ar_walk_forward(returns, bounds, blocks, max_lag):
     """
     train_end, validation_end = bounds
     validation = returns[train_end:validation_end]
-    errors = [np.mean((ar_predict(returns, ar_params(returns[:train_end], p), train_end, validation_end)
-                       - validation) ** 2) for p in range(max_lag + 1)]
+    errors = [
+        np.mean(
+            (
+                ar_predict(returns, ar_params(returns[:train_end], p), train_end, validation_end)
+                - validation
+            )
+            ** 2
+        )
+        for p in range(max_lag + 1)
+    ]
     lags = int(np.argmin(errors))
     forecasts = np.full(len(returns), np.nan)
     for start, stop in zip(blocks[:-1], blocks[1:]):
@@ -311,12 +333,19 @@ def evaluate_forecasts(returns, prices, forecasts, test):
         errors = realized - forecast[test]
         implied = previous_price * np.exp(forecast[test])
         moved = (forecast[test] != 0) & (realized != 0)
-        row = dict(model=model, mse=np.mean(errors**2), mse_ratio=np.mean(errors**2) / np.mean(zero_errors**2),
-                   directional_accuracy=np.mean(np.sign(forecast[test][moved]) == np.sign(realized[moved]))
-                   if moved.any() else np.nan,
-                   price_r2=1 - np.sum((price - implied) ** 2) / np.sum((price - price.mean()) ** 2))
+        row = dict(
+            model=model,
+            mse=np.mean(errors**2),
+            mse_ratio=np.mean(errors**2) / np.mean(zero_errors**2),
+            directional_accuracy=np.mean(np.sign(forecast[test][moved]) == np.sign(realized[moved]))
+            if moved.any()
+            else np.nan,
+            price_r2=1 - np.sum((price - implied) ** 2) / np.sum((price - price.mean()) ** 2),
+        )
         if model != "zero":
-            dm = diebold_mariano(errors, zero_errors, alternative="less")  # H1: the model beats the random walk
+            dm = diebold_mariano(
+                errors, zero_errors, alternative="less"
+            )  # H1: the model beats the random walk
             row.update(dm_statistic=dm.statistic, dm_p=dm.p_value)
         rows.append(row)
     return rows
@@ -343,7 +372,9 @@ def diebold_mariano(errors_a, errors_b, horizon=1, alternative="two-sided"):
     """
     from scipy import stats
 
-    differential = np.asarray(errors_a, dtype="float64") ** 2 - np.asarray(errors_b, dtype="float64") ** 2
+    differential = (
+        np.asarray(errors_a, dtype="float64") ** 2 - np.asarray(errors_b, dtype="float64") ** 2
+    )
     n = len(differential)
     if n < 2 or len(errors_b) != n:
         raise ValueError("need two error series of the same length, at least 2")
@@ -352,7 +383,9 @@ def diebold_mariano(errors_a, errors_b, horizon=1, alternative="two-sided"):
     for lag in range(1, horizon):
         variance += 2 * (centered[lag:] @ centered[:-lag]) / n
     if variance <= 0:
-        raise ValueError("the two forecasts' squared errors differ by a constant; the test is undefined")
+        raise ValueError(
+            "the two forecasts' squared errors differ by a constant; the test is undefined"
+        )
     correction = np.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
     statistic = correction * differential.mean() / np.sqrt(variance / n)
     p_values = {

@@ -24,7 +24,9 @@ def test_cross_entropy_learns_faster_than_squared_error(quick):
     reached = backprop.epochs_to_target(table, 0.9).unstack("loss")
     assert reached["cross_entropy"].notna().all()
     assert (reached["mse"].fillna(1e9) > reached["cross_entropy"]).all()
-    saturation = table[table["record"] == "saturation"].set_index(["margin", "loss"])["gradient_norm"]
+    saturation = table[table["record"] == "saturation"].set_index(["margin", "loss"])[
+        "gradient_norm"
+    ]
     assert saturation[10.0, "cross_entropy"] > 100 * saturation[10.0, "mse"]
 
 

@@ -19,11 +19,18 @@ def quick(quick_run):
 def test_conditions_cover_the_issue_and_quick_keeps_the_lessons():
     clean, noisy = experiment.conditions(experiment.Config())
     assert [c.name for c in clean] == [
-        "none", "dropout_0.2", "dropout_0.5", "early_stop_val_loss", "early_stop_val_accuracy",
-        "prechelt_gl", "dropout_0.5+early_stop",
+        "none",
+        "dropout_0.2",
+        "dropout_0.5",
+        "early_stop_val_loss",
+        "early_stop_val_accuracy",
+        "prechelt_gl",
+        "dropout_0.5+early_stop",
     ]
     assert [c.name for c in noisy] == ["none", "early_stop_val_loss", "dropout_0.5"]
-    quick_clean, _ = experiment.conditions(dataclasses.replace(experiment.Config(), **experiment.QUICK))
+    quick_clean, _ = experiment.conditions(
+        dataclasses.replace(experiment.Config(), **experiment.QUICK)
+    )
     assert [c.name for c in quick_clean] == ["none", "early_stop_val_loss"]
 
 
@@ -51,7 +58,9 @@ def test_noise_is_memorized_late_and_dropout_slows_it(quick):
     stopped = experiment.runs_of(kept, "early_stop_val_loss", 0.4)
     assert (none["noisy_accuracy"] > 0.5).all()  # the unregularized net memorizes the noise
     assert (dropout["noisy_accuracy"] < none["noisy_accuracy"] / 2).all()
-    assert (stopped["noisy_accuracy"] < none["noisy_accuracy"] / 2).all()  # stopped before memorizing
+    assert (
+        stopped["noisy_accuracy"] < none["noisy_accuracy"] / 2
+    ).all()  # stopped before memorizing
     assert (none["clean_accuracy"] > none["noisy_accuracy"]).all()
 
 

@@ -48,10 +48,23 @@ def test_full_batch_tolerates_a_larger_rate_than_batch_size_1(quick):
 
 
 def test_a_run_that_blew_up_or_collapsed_is_unstable():
-    rows = [dict(record="train", seed=0, batch_size=1, learning_rate=rate, epoch=epoch, train_loss=loss,
-                 classes_predicted=classes)
-            for rate, losses, classes in ((0.1, [2.3, 1.0], 10), (1.0, [2.3, 2.29], 1), (10.0, [2.3, np.nan], 1))
-            for epoch, loss in enumerate(losses)]
+    rows = [
+        dict(
+            record="train",
+            seed=0,
+            batch_size=1,
+            learning_rate=rate,
+            epoch=epoch,
+            train_loss=loss,
+            classes_predicted=classes,
+        )
+        for rate, losses, classes in (
+            (0.1, [2.3, 1.0], 10),
+            (1.0, [2.3, 2.29], 1),
+            (10.0, [2.3, np.nan], 1),
+        )
+        for epoch, loss in enumerate(losses)
+    ]
     summary = gradient_descent.run_summary(pd.DataFrame(rows))
     assert summary["stable"].tolist() == [True, False, False]
     assert gradient_descent.largest_stable_rate(pd.DataFrame(rows)).tolist() == [0.1]
@@ -73,5 +86,7 @@ def test_bad_settings_are_rejected():
         gradient_descent.Config(epochs=(1, 2))
     with pytest.raises(ValueError, match="dataset"):
         gradient_descent.Config(dataset="imagenet")
-    with pytest.raises(ValueError, match="1437"):  # digits has fewer training examples than asked for
+    with pytest.raises(
+        ValueError, match="1437"
+    ):  # digits has fewer training examples than asked for
         gradient_descent.Config(dataset="digits", train_size=4000)

@@ -42,9 +42,22 @@ def test_range_test_and_tuner_land_near_the_sweep(quick):
 
 def test_near_best_width_interpolates_between_grid_rates():
     rates, losses = [0.01, 0.1, 1.0, 10.0], [2.0, 1.0, 1.1, np.nan]
-    table = pd.DataFrame([dict(record="sweep", seed=0, optimizer="SGD", learning_rate=rate, epoch=epoch,
-                               train_loss=loss, val_loss=loss, classes_predicted=10)
-                          for rate, final in zip(rates, losses) for epoch, loss in ((0, 2.3), (1, final))])
+    table = pd.DataFrame(
+        [
+            dict(
+                record="sweep",
+                seed=0,
+                optimizer="SGD",
+                learning_rate=rate,
+                epoch=epoch,
+                train_loss=loss,
+                val_loss=loss,
+                classes_predicted=10,
+            )
+            for rate, final in zip(rates, losses)
+            for epoch, loss in ((0, 2.3), (1, final))
+        ]
+    )
     # Within 5% of 1.0 up to 1.05: a twentieth of the way to 2.0, half of the way to 1.1.
     assert learning_rate.near_best_width(table).iloc[0] == pytest.approx(0.05 + 0.5)
 

@@ -24,7 +24,11 @@ def test_the_trained_lstm_gradient_reaches_back_and_the_simple_rnn_gradient_does
     table, _ = quick
     trained = np.log10(lstm_memory.first_step_gradient(table, "trained")).unstack("cell")
     assert (trained["lstm"] - trained["simple_rnn"] > 1).all()
-    profile = table[(table["record"] == "gradient") & (table["cell"] == "simple_rnn") & (table["stage"] == "trained")]
+    profile = table[
+        (table["record"] == "gradient")
+        & (table["cell"] == "simple_rnn")
+        & (table["stage"] == "trained")
+    ]
     by_timestep = np.log10(profile["relative_gradient"]).groupby(profile["timestep"]).mean()
     assert by_timestep.iloc[0] < by_timestep.iloc[len(by_timestep) // 2] < by_timestep.iloc[-1] == 0
 
@@ -34,7 +38,10 @@ def test_training_stops_once_solved_and_logs_a_curve(quick):
     final = table[table["record"] == "final"].set_index(["seed", "cell"])
     curves = table[table["record"] == "curve"].groupby(["seed", "cell"])["step"].max()
     assert (curves == final["steps"]).all()
-    assert (final.xs("simple_rnn", level="cell")["steps"] == lstm_memory.Config(**lstm_memory.QUICK).max_steps).all()
+    assert (
+        final.xs("simple_rnn", level="cell")["steps"]
+        == lstm_memory.Config(**lstm_memory.QUICK).max_steps
+    ).all()
 
 
 def test_claims_are_computed_from_the_table(quick):

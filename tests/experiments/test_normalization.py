@@ -21,7 +21,12 @@ def test_raw_features_stall_and_every_normalization_trains(quick):
     table, _ = quick
     final = _final(table)
     assert final["plain, raw"] > 1
-    for variant in ("plain, standardized", "input Normalization", "BatchNormalization", "LayerNormalization"):
+    for variant in (
+        "plain, standardized",
+        "input Normalization",
+        "BatchNormalization",
+        "LayerNormalization",
+    ):
         assert final[variant] < 0.7
 
 
@@ -35,7 +40,9 @@ def test_gradient_descent_steps_follow_the_condition_number(quick):
     table, _ = quick
     assert normalization.CLAIMS[0].evaluate(table)["verdict"] == "pass"
     gd = table[table["record"] == "gd"].set_index(["seed", "setting"])["steps"]
-    assert (gd.xs("loans, raw", level="setting") > 10 * gd.xs("loans, standardized", level="setting")).all()
+    assert (
+        gd.xs("loans, raw", level="setting") > 10 * gd.xs("loans, standardized", level="setting")
+    ).all()
 
 
 def test_layer_normalization_gives_each_example_mean_0_and_std_1(quick):

@@ -18,7 +18,9 @@ def test_the_sweep_reuses_true_and_random_labels_as_its_end_points():
 
 def test_random_labels_are_memorized_while_true_labels_generalize(quick_results):
     table = pd.read_csv(quick_results / "random_labels" / "metrics.csv")
-    last = random_labels.final(table).groupby("condition")[["train_accuracy", "test_accuracy"]].mean()
+    last = (
+        random_labels.final(table).groupby("condition")[["train_accuracy", "test_accuracy"]].mean()
+    )
     assert last.loc["random_labels", "train_accuracy"] >= 0.95
     assert last.loc["random_labels", "test_accuracy"] < 0.2  # chance is 0.1
     assert last.loc["true_labels", "test_accuracy"] > 0.85
@@ -31,7 +33,9 @@ def test_random_labels_are_memorized_while_true_labels_generalize(quick_results)
 
 def test_clean_examples_are_fit_before_noisy_ones(quick_results):
     table = pd.read_csv(quick_results / "random_labels" / "metrics.csv")
-    early = table[(table["condition"] == "corrupted_labels") & (table["epoch"] == random_labels.LESSON_EPOCH)]
+    early = table[
+        (table["condition"] == "corrupted_labels") & (table["epoch"] == random_labels.LESSON_EPOCH)
+    ]
     assert (early["clean_accuracy"] - early["noisy_accuracy"]).mean() > 0.3
 
 

@@ -16,7 +16,10 @@ def quick(quick_run):
 def test_the_residual_net_trains_where_its_plain_twin_stalls(quick):
     table, _ = quick
     final = records(table, "final").groupby(["arm", "depth"])["train_accuracy"].mean()
-    deep, shallow = final.index.get_level_values("depth").max(), final.index.get_level_values("depth").min()
+    deep, shallow = (
+        final.index.get_level_values("depth").max(),
+        final.index.get_level_values("depth").min(),
+    )
     assert final["plain", shallow] - final["plain", deep] > 0.15  # degradation
     assert final["residual", deep] > final["plain", deep] + 0.2
     assert final["residual", deep] >= final["residual", shallow] - 0.02
@@ -51,8 +54,16 @@ def test_claims_are_computed_from_the_table(quick):
 
 
 def test_the_resnet_twins_train_on_images():
-    config = Config(dataset="digits", architecture="resnet", depths=(8, 14), width=8, epochs=1,
-                    train_size=100, gradient_normalizations=(), seeds=(0,))
+    config = Config(
+        dataset="digits",
+        architecture="resnet",
+        depths=(8, 14),
+        width=8,
+        epochs=1,
+        train_size=100,
+        gradient_normalizations=(),
+        seeds=(0,),
+    )
     table = residual_vs_plain.run(config)
     final = records(table, "final")
     assert sorted(final["depth"].unique()) == [8, 14] and len(final) == 4
@@ -82,4 +93,6 @@ def test_bad_settings_are_rejected(settings, message):
 
 def test_defaults_resolve_per_architecture():
     assert Config().depth_list == (4, 8, 16, 32) and Config().lesioned_depths == (8, 32)
-    assert Config(dataset="cifar10").kind == "resnet" and Config(dataset="cifar10").depth_list[0] == 8
+    assert (
+        Config(dataset="cifar10").kind == "resnet" and Config(dataset="cifar10").depth_list[0] == 8
+    )

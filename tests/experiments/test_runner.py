@@ -45,8 +45,14 @@ def stored(quick_results, monkeypatch):
 
 
 def test_set_values_are_parsed_to_the_field_type():
-    pairs = [("max_epochs", "7"), ("learning_rate", "0.01"), ("hidden_units", "32,16"), ("train_size", "none"),
-             ("corruption_levels", "0,0.5"), ("dataset", "mnist1d")]
+    pairs = [
+        ("max_epochs", "7"),
+        ("learning_rate", "0.01"),
+        ("hidden_units", "32,16"),
+        ("train_size", "none"),
+        ("corruption_levels", "0,0.5"),
+        ("dataset", "mnist1d"),
+    ]
     config = make_config(random_labels, pairs=pairs)
     assert config.max_epochs == 7 and config.learning_rate == 0.01
     assert config.hidden_units == (32, 16) and config.train_size is None
@@ -85,51 +91,145 @@ def test_validate_catches_bad_values_from_python_too():
 BAD_INPUT = [
     ("unknown", ["run", "no_such_experiment"], 2, "unknown experiment 'no_such_experiment'"),
     ("unknown", ["run", "random_labels", "--set", "max_epoch=3"], 2, "unknown setting 'max_epoch'"),
-    ("unknown", ["run", "all", "--set", "no_such_key=1"], 2, "unknown setting 'no_such_key' for any of"),
+    (
+        "unknown",
+        ["run", "all", "--set", "no_such_key=1"],
+        2,
+        "unknown setting 'no_such_key' for any of",
+    ),
     ("unknown", ["frobnicate"], 2, "invalid choice"),
     ("unknown", ["show", "no_such_experiment"], 2, "unknown experiment"),
-    ("unknown", ["check", "no_such_experiment", "--results", "{results}", "--against", "{results}"], 2,
-     "unknown experiment"),
+    (
+        "unknown",
+        ["check", "no_such_experiment", "--results", "{results}", "--against", "{results}"],
+        2,
+        "unknown experiment",
+    ),
     ("unknown", ["run"], 2, "at least one experiment"),
     ("type", ["run", "random_labels", "--set", "max_epochs=many"], 2, "max_epochs must be int"),
-    ("type", ["run", "random_labels", "--set", "learning_rate=fast"], 2, "learning_rate must be float"),
-    ("type", ["run", "random_labels", "--set", "hidden_units=32,wide"], 2, "hidden_units must be int"),
-    ("type", ["run", "stock_forecast", "--set", "controls=maybe"], 2, "controls must be true or false"),
+    (
+        "type",
+        ["run", "random_labels", "--set", "learning_rate=fast"],
+        2,
+        "learning_rate must be float",
+    ),
+    (
+        "type",
+        ["run", "random_labels", "--set", "hidden_units=32,wide"],
+        2,
+        "hidden_units must be int",
+    ),
+    (
+        "type",
+        ["run", "stock_forecast", "--set", "controls=maybe"],
+        2,
+        "controls must be true or false",
+    ),
     ("type", ["run", "random_labels", "--seeds", "two"], 2, "invalid int value"),
     ("type", ["check", "--tolerance", "tiny"], 2, "invalid float value"),
-    ("range", ["run", "random_labels", "--set", "hidden_units=0"], 2, "hidden_units must be positive"),
-    ("range", ["run", "random_labels", "--set", "learning_rate=inf"], 2, "learning_rate must be finite"),
-    ("range", ["run", "random_labels", "--set", "learning_rate=nan"], 2, "learning_rate must be finite"),
-    ("range", ["run", "random_labels", "--set", "learning_rate=-0.1"], 2, "learning_rate must be positive"),
-    ("range", ["run", "random_labels", "--set", "target_accuracy=2"], 2, "target_accuracy must lie in [0, 1]"),
-    ("range", ["run", "random_labels", "--set", "corruption_levels=0.5,1.5"], 2,
-     "corruption_levels must lie in [0, 1]"),
-    ("range", ["run", "dropout_vs_early_stopping", "--set", "label_noise=1.5"], 2,
-     "label_noise must be less than 0.9"),
-    ("range", ["run", "dropout_vs_early_stopping", "--set", "dropout_rates=0.2,1.0"], 2,
-     "dropout_rates must lie strictly between 0 and 1"),
-    ("range", ["run", "random_labels", "--set", "train_size=5"], 2, "train_size must be between 10 and"),
+    (
+        "range",
+        ["run", "random_labels", "--set", "hidden_units=0"],
+        2,
+        "hidden_units must be positive",
+    ),
+    (
+        "range",
+        ["run", "random_labels", "--set", "learning_rate=inf"],
+        2,
+        "learning_rate must be finite",
+    ),
+    (
+        "range",
+        ["run", "random_labels", "--set", "learning_rate=nan"],
+        2,
+        "learning_rate must be finite",
+    ),
+    (
+        "range",
+        ["run", "random_labels", "--set", "learning_rate=-0.1"],
+        2,
+        "learning_rate must be positive",
+    ),
+    (
+        "range",
+        ["run", "random_labels", "--set", "target_accuracy=2"],
+        2,
+        "target_accuracy must lie in [0, 1]",
+    ),
+    (
+        "range",
+        ["run", "random_labels", "--set", "corruption_levels=0.5,1.5"],
+        2,
+        "corruption_levels must lie in [0, 1]",
+    ),
+    (
+        "range",
+        ["run", "dropout_vs_early_stopping", "--set", "label_noise=1.5"],
+        2,
+        "label_noise must be less than 0.9",
+    ),
+    (
+        "range",
+        ["run", "dropout_vs_early_stopping", "--set", "dropout_rates=0.2,1.0"],
+        2,
+        "dropout_rates must lie strictly between 0 and 1",
+    ),
+    (
+        "range",
+        ["run", "random_labels", "--set", "train_size=5"],
+        2,
+        "train_size must be between 10 and",
+    ),
     ("range", ["run", "random_labels", "--set", "dataset=imagenet"], 2, "dataset must be among"),
     ("range", ["run", "lstm_memory", "--set", "timesteps=2"], 2, "timesteps must be at least 4"),
-    ("range", ["run", "residual_vs_plain", "--set", "momentum=1"], 2, "momentum must be less than 1"),
+    (
+        "range",
+        ["run", "residual_vs_plain", "--set", "momentum=1"],
+        2,
+        "momentum must be less than 1",
+    ),
     ("range", ["run", "random_labels", "--seeds", "0"], 2, "--seeds must be at least 1"),
     ("range", ["run", "random_labels", "--seeds", "-3"], 2, "--seeds must be at least 1"),
     ("range", ["run", "random_labels", "--seeds", "100000"], 2, "--seeds must be at most 1000"),
-    ("range", ["check", "--tolerance", "-1", "--results", "{results}", "--against", "{results}"], 2,
-     "--tolerance must be a finite number, not negative"),
-    ("range", ["check", "--tolerance", "nan", "--results", "{results}", "--against", "{results}"], 2,
-     "--tolerance must be a finite number"),
+    (
+        "range",
+        ["check", "--tolerance", "-1", "--results", "{results}", "--against", "{results}"],
+        2,
+        "--tolerance must be a finite number, not negative",
+    ),
+    (
+        "range",
+        ["check", "--tolerance", "nan", "--results", "{results}", "--against", "{results}"],
+        2,
+        "--tolerance must be a finite number",
+    ),
     ("range", ["run", "gradient_descent", "--set", "batch_sizes=32,0,4000"], 2, "full batch twice"),
     ("out", ["show", "random_labels", "--results", "{tmp}/typo"], 2, "no such folder"),
-    ("seeds", ["run", "random_labels", "--set", "seeds=-1"], 2, "seeds must be integers between 0 and"),
+    (
+        "seeds",
+        ["run", "random_labels", "--set", "seeds=-1"],
+        2,
+        "seeds must be integers between 0 and",
+    ),
     ("seeds", ["run", "random_labels", "--set", "seeds=1,1"], 2, "seeds must not repeat a value"),
     ("seeds", ["run", "random_labels", "--set", "seeds="], 2, "seeds must not be empty"),
-    ("empty", ["run", "random_labels", "--set", "hidden_units="], 2, "hidden_units must not be empty"),
+    (
+        "empty",
+        ["run", "random_labels", "--set", "hidden_units="],
+        2,
+        "hidden_units must not be empty",
+    ),
     ("empty", ["run", "random_labels", "--set", "hidden_units=32,,16"], 2, "without empty items"),
     ("empty", ["run", "stock_forecast", "--set", "csv="], 2, "csv must not be empty"),
     ("empty", ["run", "random_labels", "--set", "dataset="], 2, "dataset must not be empty"),
     ("empty", ["run", "lstm_memory", "--set", "cells="], 2, "cells must not be empty"),
-    ("memory", ["run", "random_labels", "--set", "hidden_units=100000,100000"], 2, "GiB of float32 weights"),
+    (
+        "memory",
+        ["run", "random_labels", "--set", "hidden_units=100000,100000"],
+        2,
+        "GiB of float32 weights",
+    ),
     ("memory", ["run", "lstm_memory", "--set", "units=50000"], 2, "GiB of float32 weights"),
     ("syntax", ["run", "random_labels", "--set", "max_epochs"], 2, "--set takes key=value"),
     ("syntax", ["run", "random_labels", "--set", "=3"], 2, "--set takes key=value"),
@@ -137,7 +237,12 @@ BAD_INPUT = [
     ("out", ["run", "random_labels", "--out", ""], 2, "--out must name a folder"),
     ("out", ["run", "backprop", "--quick", "--out", str(ROOT)], 2, "the project's folder"),
     ("out", ["run", "backprop", "--quick", "--out", str(ROOT.parent)], 2, "the project's folder"),
-    ("out", ["run", "backprop", "--out", str(ROOT / "zoo")], 2, "holds files the runner did not write"),
+    (
+        "out",
+        ["run", "backprop", "--out", str(ROOT / "zoo")],
+        2,
+        "holds files the runner did not write",
+    ),
     ("out", ["run", "backprop", "--out", "{foreign}"], 2, "holds files the runner did not write"),
     ("out", ["run", "backprop", "--out", "{file}"], 2, "is a file, not a folder"),
     ("out", ["run", "backprop", "--out", "{tmp}/missing/results"], 2, "does not exist"),
@@ -145,22 +250,35 @@ BAD_INPUT = [
     ("out", ["report", "--out", "{foreign}"], 2, "is not a results folder"),
     ("out", ["report", "--out", "{tmp}/typo"], 2, "no such folder"),
     ("out", ["check", "--results", "{tmp}/typo", "--against", "{results}"], 2, "no such folder"),
-    ("out", ["check", "--results", "{results}", "--against", "{foreign}"], 2, "is not a results folder"),
+    (
+        "out",
+        ["check", "--results", "{results}", "--against", "{foreign}"],
+        2,
+        "is not a results folder",
+    ),
 ]
 
 
-@pytest.mark.parametrize("category, argv, status, message", BAD_INPUT,
-                         ids=[f"{case[0]}-{i}" for i, case in enumerate(BAD_INPUT)])
+@pytest.mark.parametrize(
+    "category, argv, status, message",
+    BAD_INPUT,
+    ids=[f"{case[0]}-{i}" for i, case in enumerate(BAD_INPUT)],
+)
 def test_bad_input_gets_one_line_and_an_exit_status_before_any_training(
-        category, argv, status, message, tmp_path, quick_results, capsys, no_training):
+    category, argv, status, message, tmp_path, quick_results, capsys, no_training
+):
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
     (tmp_path / "a_file").write_text("not a folder")
     results = tmp_path / "results"
     shutil.copytree(quick_results, results)
-    places = {"{tmp}": str(tmp_path), "{foreign}": str(foreign), "{file}": str(tmp_path / "a_file"),
-              "{results}": str(results)}
+    places = {
+        "{tmp}": str(tmp_path),
+        "{foreign}": str(foreign),
+        "{file}": str(tmp_path / "a_file"),
+        "{results}": str(results),
+    }
     for placeholder, path in places.items():
         argv = [word.replace(placeholder, path) for word in argv]
     if argv[0] == "run" and "--out" not in argv:
@@ -210,7 +328,9 @@ def damage(folder, how):
     elif how == "metrics-missing":
         metrics.unlink()
     elif how == "config-without-checksums":
-        config.write_text(json.dumps({key: value for key, value in record.items() if key != "files"}))
+        config.write_text(
+            json.dumps({key: value for key, value in record.items() if key != "files"})
+        )
     elif how == "config-files-malformed":
         config.write_text(json.dumps({**record, "files": []}))
     elif how == "metrics-and-checksum-header-only":  # an empty table, stored consistently
@@ -230,7 +350,8 @@ def damage(folder, how):
 
 @pytest.mark.parametrize("how, message", CORRUPT, ids=[case[0] for case in CORRUPT])
 def test_report_show_and_check_refuse_a_damaged_results_folder_and_write_nothing(
-        how, message, quick_results, tmp_path, capsys):
+    how, message, quick_results, tmp_path, capsys
+):
     copy = tmp_path / "results"
     shutil.copytree(quick_results, copy)
     damage(copy / "random_labels", how)
@@ -238,7 +359,9 @@ def test_report_show_and_check_refuse_a_damaged_results_folder_and_write_nothing
     for argv in (["report", "--out", str(copy)], ["show", "random_labels", "--results", str(copy)]):
         assert main(argv) == 1, argv
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "cannot read the stored results" in err and message in err, err
+        assert (
+            err.count("\n") == 1 and "cannot read the stored results" in err and message in err
+        ), err
     assert main(["check", "--results", str(copy), "--against", str(quick_results)]) == 1
     assert message in capsys.readouterr().out
     assert snapshot(copy) == before
@@ -246,29 +369,36 @@ def test_report_show_and_check_refuse_a_damaged_results_folder_and_write_nothing
 
 @pytest.mark.parametrize("claims", ["{not json", "{}", "[1]", '[{"id": "memorized"}]'])
 def test_a_damaged_claims_file_stops_show_check_and_a_run_before_training(
-        claims, quick_results, tmp_path, capsys, no_training):
+    claims, quick_results, tmp_path, capsys, no_training
+):
     copy = tmp_path / "results"
     shutil.copytree(quick_results, copy)
     (copy / "random_labels" / "claims.json").write_text(claims)
     before = snapshot(copy)
-    for argv in (["show", "random_labels", "--results", str(copy)],
-                 ["run", "backprop", "--quick", "--out", str(copy)]):
+    for argv in (
+        ["show", "random_labels", "--results", str(copy)],
+        ["run", "backprop", "--quick", "--out", str(copy)],
+    ):
         assert main(argv) == 1, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "claims.json" in err, err
     assert main(["check", "--results", str(copy), "--against", str(quick_results)]) == 1
     assert "claims.json" in capsys.readouterr().out
     assert snapshot(copy) == before
-    assert main(["report", "--out", str(copy)]) == 0  # claims.json is derived: the report rebuilds it
+    assert (
+        main(["report", "--out", str(copy)]) == 0
+    )  # claims.json is derived: the report rebuilds it
     assert (copy / "random_labels" / "claims.json").read_bytes() == (
-        quick_results / "random_labels" / "claims.json").read_bytes()
+        quick_results / "random_labels" / "claims.json"
+    ).read_bytes()
 
 
 # --- where results go --------------------------------------------------------------------
 
 
 def test_a_run_without_out_goes_to_the_scratch_folder_and_says_where(
-        stored, tmp_path, monkeypatch, capsys):
+    stored, tmp_path, monkeypatch, capsys
+):
     scratch = tmp_path / "runs"
     monkeypatch.setattr(runner, "SCRATCH_DIR", scratch)
     committed = snapshot(storage.RESULTS_DIR)
@@ -289,7 +419,9 @@ def test_an_empty_folder_becomes_a_results_folder_and_stays_one(stored, tmp_path
 
 
 def test_scratch_folder_is_ignored_by_git():
-    result = subprocess.run(["git", "check-ignore", "-q", str(storage.SCRATCH_DIR / "x" / "table.md")], cwd=ROOT)
+    result = subprocess.run(
+        ["git", "check-ignore", "-q", str(storage.SCRATCH_DIR / "x" / "table.md")], cwd=ROOT
+    )
     assert result.returncode == 0
 
 
@@ -337,20 +469,30 @@ sys.exit(runner.main(["run", "random_labels", "--quick", "--out", out]))
 
 def start_paused(out, point, source, tmp_path):
     ready = tmp_path / f"ready-{point}"
-    process = subprocess.Popen([sys.executable, "-c", KILLABLE, str(out), point, str(ready), str(source)],
-                               cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE, str(out), point, str(ready), str(source)],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     while not ready.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"the writer never reached {point}: {process.stderr.read().decode()[-2000:]}")
+            pytest.fail(
+                f"the writer never reached {point}: {process.stderr.read().decode()[-2000:]}"
+            )
         time.sleep(0.1)
     return process
 
 
-@pytest.mark.parametrize("point, expected", [("files", "old"), ("swap", "old"), ("cleanup", "new"),
-                                             ("index", "new")])
-def test_a_run_killed_while_writing_leaves_a_complete_folder(point, expected, quick_results, tmp_path):
+@pytest.mark.parametrize(
+    "point, expected", [("files", "old"), ("swap", "old"), ("cleanup", "new"), ("index", "new")]
+)
+def test_a_run_killed_while_writing_leaves_a_complete_folder(
+    point, expected, quick_results, tmp_path
+):
     out = tmp_path / "results"
     shutil.copytree(quick_results, out)
     old = snapshot(out / "random_labels")
@@ -390,7 +532,8 @@ def test_a_run_interrupted_midway_leaves_the_previous_results(quick_results, tmp
 
 @pytest.mark.parametrize("swap", ["exchange", "two renames"])
 def test_ctrl_c_while_writing_leaves_the_previous_folder_and_no_temporary(
-        swap, stored, quick_results, tmp_path, monkeypatch):
+    swap, stored, quick_results, tmp_path, monkeypatch
+):
     out = tmp_path / "results"
     shutil.copytree(quick_results, out)
     before = snapshot(out)
@@ -420,13 +563,18 @@ def test_ctrl_c_while_writing_leaves_the_previous_folder_and_no_temporary(
     assert sorted(p.name for p in out.iterdir()) == [storage.MANIFEST, "README.md", "random_labels"]
 
 
-def test_a_second_writer_is_refused_while_the_first_runs(quick_results, tmp_path, capsys, no_training):
+def test_a_second_writer_is_refused_while_the_first_runs(
+    quick_results, tmp_path, capsys, no_training
+):
     out = tmp_path / "results"
     shutil.copytree(quick_results, out)
     first = start_paused(out, "training", quick_results, tmp_path)
     try:
         before = snapshot(out)
-        for argv in (["run", "backprop", "--quick", "--out", str(out)], ["report", "--out", str(out)]):
+        for argv in (
+            ["run", "backprop", "--quick", "--out", str(out)],
+            ["report", "--out", str(out)],
+        ):
             assert main(argv) == 1
             err = capsys.readouterr().err
             assert err.count("\n") == 1 and f"another run (pid {first.pid}) is writing" in err
@@ -486,12 +634,15 @@ def test_report_rebuilds_byte_identical_files(quick_results, tmp_path):
 
 
 def test_the_same_run_twice_gives_byte_identical_results_but_for_config_and_timings(
-        stored, tmp_path, monkeypatch):
+    stored, tmp_path, monkeypatch
+):
     import numpy as np
 
     rng = np.random.default_rng()
     # Each run measures other wall-clock seconds, as real runs do.
-    monkeypatch.setattr(random_labels, "run", lambda config: stored.assign(seconds=rng.random(len(stored))))
+    monkeypatch.setattr(
+        random_labels, "run", lambda config: stored.assign(seconds=rng.random(len(stored)))
+    )
     for out in ("a", "b"):
         assert main(["run", "random_labels", "--quick", "--out", str(tmp_path / out)]) == 0
     a, b = snapshot(tmp_path / "a" / "random_labels"), snapshot(tmp_path / "b" / "random_labels")
@@ -500,7 +651,9 @@ def test_the_same_run_twice_gives_byte_identical_results_but_for_config_and_timi
     assert main(["check", "--results", str(tmp_path / "a"), "--against", str(tmp_path / "b")]) == 0
 
 
-def test_check_finds_agreement_and_every_kind_of_difference(stored, quick_results, tmp_path, capsys):
+def test_check_finds_agreement_and_every_kind_of_difference(
+    stored, quick_results, tmp_path, capsys
+):
     copy = tmp_path / "copy"
     shutil.copytree(quick_results, copy)
     assert main(["check", "--results", str(copy), "--against", str(quick_results)]) == 0
@@ -509,15 +662,28 @@ def test_check_finds_agreement_and_every_kind_of_difference(stored, quick_result
     changed = stored.copy()
     changed.loc[changed.index[0], "test_accuracy"] += 0.01
     random_labels.run = lambda config: changed  # the monkeypatch of `stored` undoes this
-    assert main(["run", "random_labels", "--quick", "--set", "learning_rate=0.002", "--out", str(copy)]) == 0
+    assert (
+        main(
+            ["run", "random_labels", "--quick", "--set", "learning_rate=0.002", "--out", str(copy)]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["check", "random_labels", "--results", str(copy), "--against", str(quick_results)]) == 1
+    assert (
+        main(["check", "random_labels", "--results", str(copy), "--against", str(quick_results)])
+        == 1
+    )
     out = capsys.readouterr().out
     assert "random_labels: DIFFERENT" in out and "setting learning_rate: 0.002 vs 0.001" in out
     assert "column test_accuracy: 1 of" in out and "column train_accuracy" not in out
 
     assert main(["run", "random_labels", "--quick", "--out", str(copy)]) == 0
-    assert main(["check", "--results", str(copy), "--against", str(quick_results), "--tolerance", "0.1"]) == 0
+    assert (
+        main(
+            ["check", "--results", str(copy), "--against", str(quick_results), "--tolerance", "0.1"]
+        )
+        == 0
+    )
 
 
 def test_run_records_the_command_backend_resolved_settings_and_checksums(quick_results):
@@ -530,11 +696,21 @@ def test_run_records_the_command_backend_resolved_settings_and_checksums(quick_r
     assert {"python", "keras", record["backend"]} <= set(record["versions"])
     assert record["config"]["train_size"] == random_labels.QUICK["train_size"]
     assert None not in record["config"].values()
-    assert record["files"]["metrics.csv"]["sha256"] == storage.digest((folder / "metrics.csv").read_bytes())
+    assert record["files"]["metrics.csv"]["sha256"] == storage.digest(
+        (folder / "metrics.csv").read_bytes()
+    )
     claims = json.loads((folder / "claims.json").read_text())
     assert [c["id"] for c in claims] == [c.id for c in random_labels.CLAIMS]
     for claim in claims:
-        assert set(claim) == {"id", "statement", "source", "measured", "criterion", "verdict", "headline"}
+        assert set(claim) == {
+            "id",
+            "statement",
+            "source",
+            "measured",
+            "criterion",
+            "verdict",
+            "headline",
+        }
         assert claim["verdict"] in ("pass", "FAIL", "not measured")
     assert re.search(r"\b\d+(\.\d)? s\b", (folder / "table.md").read_text()) is None  # no wall time
     index = (quick_results / "README.md").read_text()
@@ -546,7 +722,7 @@ def test_the_command_line_reproduces_the_run(tmp_path, stored):
     argv = ["run", "random_labels", "--quick", "--seeds", "1", "--set", "learning_rate=0.002"]
     assert main([*argv, "--out", str(tmp_path)]) == 0
     record = json.loads((tmp_path / "random_labels" / "config.json").read_text())
-    assert record["command"].split()[-len(argv):] == argv
+    assert record["command"].split()[-len(argv) :] == argv
     assert record["seeds"] == [0] and record["config"]["learning_rate"] == 0.002
 
 
@@ -578,12 +754,20 @@ def test_at_the_default_settings_an_error_in_a_claim_is_a_bug_not_a_missing_cond
 
 def test_run_all_applies_a_setting_to_the_experiments_that_have_it(monkeypatch, tmp_path, capsys):
     ran = {}
-    monkeypatch.setattr(runner, "run_experiment",
-                        lambda name, module, config, out, command, quick: ran.setdefault(name, (config, command))
-                        and ([], {"wall_seconds": 0}))
+    monkeypatch.setattr(
+        runner,
+        "run_experiment",
+        lambda name, module, config, out, command, quick: (
+            ran.setdefault(name, (config, command)) and ([], {"wall_seconds": 0})
+        ),
+    )
     monkeypatch.setattr(runner, "print_verdicts", lambda *args: None)
     assert main(["run", "all", "--quick", "--set", "dataset=digits", "--out", str(tmp_path)]) == 0
-    have = [name for name in experiments.EXPERIMENTS if "dataset" in settings.fields(experiments.get(name).Config)]
+    have = [
+        name
+        for name in experiments.EXPERIMENTS
+        if "dataset" in settings.fields(experiments.get(name).Config)
+    ]
     assert set(ran) == set(experiments.EXPERIMENTS) and len(have) >= 3
     for name, (config, command) in ran.items():
         assert (getattr(config, "dataset", None) == "digits") == (name in have)
@@ -611,11 +795,16 @@ def test_show_prints_the_concept_claims_and_committed_verdicts(quick_results, ca
 
 
 def test_list_and_help_answer_without_importing_tensorflow_or_keras():
-    code = ("import sys; from experiments.runner import main; main(['list']); main(['--help']); "
-            "main(['run', '--help']); print(sorted({'tensorflow', 'keras', 'jax'} & set(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 0 and result.stdout.strip().endswith("[]"), result.stdout + result.stderr
+    code = (
+        "import sys; from experiments.runner import main; main(['list']); main(['--help']); "
+        "main(['run', '--help']); print(sorted({'tensorflow', 'keras', 'jax'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("[]"), (
+        result.stdout + result.stderr
+    )
     assert result.stderr == ""
     assert "random_labels" in result.stdout
 
@@ -624,22 +813,47 @@ def test_cli_and_script_are_quiet_and_exit_2_without_traceback(tmp_path):
     env = {key: value for key, value in ENV.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     out = str(tmp_path / "out")
     for command in (
-        [sys.executable, "-m", "experiments", "run", "random_labels", "--set", "target_accuracy=2", "--out", out],
+        [
+            sys.executable,
+            "-m",
+            "experiments",
+            "run",
+            "random_labels",
+            "--set",
+            "target_accuracy=2",
+            "--out",
+            out,
+        ],
         [sys.executable, "experiments/random_labels.py", "--set", "nope=1", "--out", out],
     ):
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+        result = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
+        )
         assert result.returncode == 2, result.stderr
-        assert result.stderr.count("\n") == 1 and result.stderr.startswith("experiments: error:"), result.stderr
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("experiments: error:"), (
+            result.stderr
+        )
 
 
 def test_a_normal_run_prints_progress_verdicts_and_no_start_up_noise(tmp_path):
     env = {key: value for key, value in ENV.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    command = [sys.executable, "experiments/backprop.py", "--quick", "--seeds", "1", "--out", str(tmp_path)]
+    command = [
+        sys.executable,
+        "experiments/backprop.py",
+        "--quick",
+        "--seeds",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert [line for line in result.stderr.splitlines() if not line.startswith("backprop")] == []
     assert "backprop 1/1, ETA 0 s: seed=0 epochs to 0.90 test accuracy:" in result.stderr
-    assert result.stdout.startswith("backprop: ") and f"wrote {tmp_path / 'backprop'}/" in result.stdout
+    assert (
+        result.stdout.startswith("backprop: ")
+        and f"wrote {tmp_path / 'backprop'}/" in result.stdout
+    )
 
 
 def test_the_readme_names_every_command():

@@ -47,7 +47,12 @@ def test_the_rollout_error_grows_to_the_series_variance(quick):
     assert (rollout[last] > rollout[1]).all()
     assert (rollout[last] / zero[last]).mean() == pytest.approx(1, abs=0.05)
     assert set(table.loc[table["record"] == "horizon", "model"]) == {
-        "lstm_rollout", "lstm_direct", "ar_rollout", "zero", "oracle"}
+        "lstm_rollout",
+        "lstm_direct",
+        "ar_rollout",
+        "zero",
+        "oracle",
+    }
 
 
 def test_claims_are_computed_from_the_table(quick):
@@ -61,8 +66,18 @@ def test_claims_are_computed_from_the_table(quick):
 
 # --- leakage ---------------------------------------------------------------------------
 
-TINY = Config(length=400, window=5, units=4, max_epochs=2, patience=1, folds=3, horizon=3, max_lag=3,
-              controls=False, seeds=(0,))
+TINY = Config(
+    length=400,
+    window=5,
+    units=4,
+    max_epochs=2,
+    patience=1,
+    folds=3,
+    horizon=3,
+    max_lag=3,
+    controls=False,
+    seeds=(0,),
+)
 
 
 def _forecasts(prices, compiled):
@@ -74,22 +89,29 @@ def test_changing_the_future_changes_no_forecast_made_before_it():
     prices = ts.random_walk(400, seed=0)
     last_known = 360  # inside the test period, in the middle of a walk-forward block
     changed = prices.copy()
-    changed.iloc[last_known + 1:] *= np.exp(np.random.default_rng(1).normal(0, 0.05, 400 - last_known - 1))
+    changed.iloc[last_known + 1 :] *= np.exp(
+        np.random.default_rng(1).normal(0, 0.05, 400 - last_known - 1)
+    )
     compiled = {}
     before, after = _forecasts(prices, compiled), _forecasts(changed, compiled)
     assert before["bounds"][1] < last_known
     for model, forecasts in before["forecasts"].items():
         # forecasts[i] predicts the return into day i + 1, from prices up to day i.
-        np.testing.assert_array_equal(forecasts[:last_known + 1], after["forecasts"][model][:last_known + 1],
-                                      err_msg=model)
-    assert not np.allclose(before["forecasts"]["lstm"][last_known + 1:], after["forecasts"]["lstm"][last_known + 1:])
+        np.testing.assert_array_equal(
+            forecasts[: last_known + 1], after["forecasts"][model][: last_known + 1], err_msg=model
+        )
+    assert not np.allclose(
+        before["forecasts"]["lstm"][last_known + 1 :], after["forecasts"]["lstm"][last_known + 1 :]
+    )
 
 
 def test_the_scaler_is_fitted_on_the_training_period_only():
     prices = ts.random_walk(400, seed=0)
     train_end = ts.chronological_split(len(prices) - 1)[0]
     changed = prices.copy()
-    changed.iloc[train_end + 1:] *= 3.0 ** np.arange(1, len(prices) - train_end)  # a wild later period
+    changed.iloc[train_end + 1 :] *= 3.0 ** np.arange(
+        1, len(prices) - train_end
+    )  # a wild later period
     compiled = {}
     assert _forecasts(prices, compiled)["scaler"] == _forecasts(changed, compiled)["scaler"]
 
@@ -99,16 +121,33 @@ def test_the_scaler_is_fitted_on_the_training_period_only():
 
 def _yahoo_export(path, rows=600):
     prices = ts.random_walk(rows, seed=5).to_numpy()
-    pd.DataFrame({"Date": pd.bdate_range("2015-01-01", periods=rows).strftime("%Y-%m-%d"), "Open": prices,
-                  "High": prices, "Low": prices, "Close": prices, "Adj Close": prices, "Volume": 1}
-                 ).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "Date": pd.bdate_range("2015-01-01", periods=rows).strftime("%Y-%m-%d"),
+            "Open": prices,
+            "High": prices,
+            "Low": prices,
+            "Close": prices,
+            "Adj Close": prices,
+            "Volume": 1,
+        }
+    ).to_csv(path, index=False)
     return path
 
 
 def test_a_yahoo_style_file_runs_in_place_of_the_sp500(tmp_path):
     path = _yahoo_export(tmp_path / "ACME.csv")
     out = tmp_path / "results"
-    settings = ["--set", f"csv={path}", "--set", "controls=false", "--set", "folds=1", "--seeds", "1"]
+    settings = [
+        "--set",
+        f"csv={path}",
+        "--set",
+        "controls=false",
+        "--set",
+        "folds=1",
+        "--seeds",
+        "1",
+    ]
     assert main(["run", "stock_forecast", "--quick", *settings, "--out", str(out)]) == 0
     table = pd.read_csv(out / "stock_forecast" / "metrics.csv")
     assert set(table["series"]) == {"ACME"}
@@ -118,7 +157,10 @@ def test_a_yahoo_style_file_runs_in_place_of_the_sp500(tmp_path):
 def test_a_bad_file_is_one_line_on_stderr_and_writes_nothing(tmp_path, capsys):
     (tmp_path / "bad.csv").write_text("Day,Close\nMonday,1\n")
     for path in (tmp_path / "bad.csv", tmp_path / "missing.csv"):
-        assert main(["run", "stock_forecast", "--set", f"csv={path}", "--out", str(tmp_path / "out")]) == 2
+        assert (
+            main(["run", "stock_forecast", "--set", f"csv={path}", "--out", str(tmp_path / "out")])
+            == 2
+        )
         error = capsys.readouterr().err.strip()
         assert "\n" not in error and str(path) in error
     assert not (tmp_path / "out").exists()

@@ -10,15 +10,21 @@ from zoo.training import gradients
 
 def _network(activation, seed=0):
     keras.utils.set_random_seed(seed)
-    model = build_mlp(input_shape=(5,), num_classes=3, hidden_units=(6, 4), activation=activation, dtype="float64")
+    model = build_mlp(
+        input_shape=(5,), num_classes=3, hidden_units=(6, 4), activation=activation, dtype="float64"
+    )
     rng = np.random.default_rng(seed)
-    model.set_weights([w if w.ndim > 1 else rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
+    model.set_weights(
+        [w if w.ndim > 1 else rng.normal(0, 0.5, w.shape) for w in model.get_weights()]
+    )
     return model, rng.normal(size=(10, 5)), rng.integers(0, 3, 10)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "linear"])
-@pytest.mark.parametrize("loss, keras_loss", [("cross_entropy", "sparse_categorical_crossentropy"),
-                                              ("mse", "mean_squared_error")])
+@pytest.mark.parametrize(
+    "loss, keras_loss",
+    [("cross_entropy", "sparse_categorical_crossentropy"), ("mse", "mean_squared_error")],
+)
 def test_backprop_by_hand_equals_keras_and_finite_differences(activation, loss, keras_loss):
     model, x, y = _network(activation)
     value, hand = bp.backprop(model, x, y, loss)
@@ -33,8 +39,9 @@ def test_backprop_by_hand_equals_keras_and_finite_differences(activation, loss, 
 
 def test_the_cross_entropy_gradient_at_the_logits_is_p_minus_the_label():
     p = softmax(np.array([[1.0, 2.0, 0.5], [0.0, 0.0, 3.0]]))
-    np.testing.assert_allclose(bp.output_gradient(p, np.array([0, 2]), "cross_entropy"),
-                               (p - np.eye(3)[[0, 2]]) / 2)
+    np.testing.assert_allclose(
+        bp.output_gradient(p, np.array([0, 2]), "cross_entropy"), (p - np.eye(3)[[0, 2]]) / 2
+    )
 
 
 def test_squared_error_stops_pushing_a_confidently_wrong_softmax():
@@ -46,7 +53,9 @@ def test_squared_error_stops_pushing_a_confidently_wrong_softmax():
 
 def test_backprop_refuses_networks_it_does_not_cover():
     with pytest.raises(NotImplementedError, match="softmax"):
-        bp.backprop(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), np.zeros((1, 2)), [0])
+        bp.backprop(
+            keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), np.zeros((1, 2)), [0]
+        )
     with pytest.raises(ValueError, match="loss"):
         bp.backprop(_network("tanh")[0], np.zeros((1, 5)), [0], "hinge")
 

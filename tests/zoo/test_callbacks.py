@@ -74,10 +74,28 @@ def test_epoch_evaluation_checks_its_stop_arguments():
 # Prechelt's rules on a hand-computed run.
 VALIDATION = [1.0, 0.8, 0.7, 0.75, 0.72, 0.9, 0.69, 0.8]
 # E_opt = 1.0, 0.8, 0.7, 0.7, 0.7, 0.7, 0.69, 0.69, so GL = 100 * (E_va / E_opt - 1):
-GL = [0.0, 0.0, 0.0, 100 * (0.75 / 0.7 - 1), 100 * (0.72 / 0.7 - 1), 100 * (0.9 / 0.7 - 1), 0.0, 100 * (0.8 / 0.69 - 1)]
+GL = [
+    0.0,
+    0.0,
+    0.0,
+    100 * (0.75 / 0.7 - 1),
+    100 * (0.72 / 0.7 - 1),
+    100 * (0.9 / 0.7 - 1),
+    0.0,
+    100 * (0.8 / 0.69 - 1),
+]
 TRAINING = [1.0, 0.5, 0.4, 0.38, 0.37, 0.365, 0.36, 0.359]
 # Strips of k = 2 epochs end at epochs 2, 4, 6, 8: P = 1000 * (strip mean / strip min - 1).
-P = [np.nan, 500.0, np.nan, 1000 * (0.39 / 0.38 - 1), np.nan, 1000 * (0.3675 / 0.365 - 1), np.nan, 1000 * (0.3595 / 0.359 - 1)]
+P = [
+    np.nan,
+    500.0,
+    np.nan,
+    1000 * (0.39 / 0.38 - 1),
+    np.nan,
+    1000 * (0.3675 / 0.365 - 1),
+    np.nan,
+    1000 * (0.3595 / 0.359 - 1),
+]
 # So PQ = GL / P is 0 at epoch 2, 0.271 at 4, 4.171 at 6 and 11.446 at 8.
 
 
@@ -88,8 +106,16 @@ def test_generalization_loss_and_training_progress_match_hand_computation():
 
 @pytest.mark.parametrize(
     "criterion, alpha, expected",
-    [("gl", 5, 4), ("gl", 10, 6), ("gl", 20, 6), ("gl", 30, None),
-     ("pq", 0.2, 4), ("pq", 0.5, 6), ("pq", 5, 8), ("pq", 20, None)],
+    [
+        ("gl", 5, 4),
+        ("gl", 10, 6),
+        ("gl", 20, 6),
+        ("gl", 30, None),
+        ("pq", 0.2, 4),
+        ("pq", 0.5, 6),
+        ("pq", 5, 8),
+        ("pq", 20, None),
+    ],
 )
 def test_stop_epochs_match_hand_computation(criterion, alpha, expected):
     assert prechelt_stop_epoch(VALIDATION, TRAINING, criterion, alpha, strip_length=2) == expected

@@ -19,7 +19,9 @@ def test_corrupt_labels_rate_uniformity_and_determinism():
     np.testing.assert_array_equal(noisy, corruptions.corrupt_labels(labels, 0.5, 10, seed=0))
     assert not np.array_equal(noisy, corruptions.corrupt_labels(labels, 0.5, 10, seed=1))
     np.testing.assert_array_equal(corruptions.corrupt_labels(labels, 0.0, 10), labels)
-    assert np.mean(corruptions.corrupt_labels(labels, 1.0, 10) != labels) == pytest.approx(0.9, abs=0.01)
+    assert np.mean(corruptions.corrupt_labels(labels, 1.0, 10) != labels) == pytest.approx(
+        0.9, abs=0.01
+    )
     assert noisy.dtype == labels.dtype
 
 
@@ -47,7 +49,8 @@ def test_shuffle_pixels_applies_one_permutation_to_every_example():
     permutation = corruptions.shuffle_pixels(eye, seed=7).reshape(16, 16).argmax(axis=0)
     np.testing.assert_array_equal(shuffled.reshape(5, 16), x.reshape(5, 16)[:, permutation])
     np.testing.assert_array_equal(
-        corruptions.shuffle_pixels(other, seed=7).reshape(3, 16), other.reshape(3, 16)[:, permutation]
+        corruptions.shuffle_pixels(other, seed=7).reshape(3, 16),
+        other.reshape(3, 16)[:, permutation],
     )
     assert not np.array_equal(permutation, np.arange(16))
 

@@ -18,7 +18,15 @@ def test_defaults_give_a_working_model_with_the_expected_parameter_count():
 def test_images_are_flattened_and_dropout_follows_each_hidden_layer():
     model = build_mlp(input_shape=(8, 8, 1), hidden_units=(16, 8), dropout_rate=0.5)
     names = [layer.name for layer in model.layers]
-    assert names == ["inputs", "flatten", "dense_0", "dropout_0", "dense_1", "dropout_1", "predictions"]
+    assert names == [
+        "inputs",
+        "flatten",
+        "dense_0",
+        "dropout_0",
+        "dense_1",
+        "dropout_1",
+        "predictions",
+    ]
     assert build_mlp(hidden_units=()).count_params() == 64 * 10 + 10  # logistic regression
     with_input = build_mlp(hidden_units=(8,), input_dropout_rate=0.2)
     assert [layer.name for layer in with_input.layers][1] == "input_dropout"
@@ -60,7 +68,13 @@ def test_training_learns_digits():
 
 
 def test_save_load_and_config_round_trips_give_identical_predictions(assert_saves_and_loads):
-    model = build_mlp(input_shape=(8, 8, 1), hidden_units=(32, 16), dropout_rate=0.2, input_dropout_rate=0.1, l2=1e-4)
+    model = build_mlp(
+        input_shape=(8, 8, 1),
+        hidden_units=(32, 16),
+        dropout_rate=0.2,
+        input_dropout_rate=0.1,
+        l2=1e-4,
+    )
     x = np.random.default_rng(0).random((7, 8, 8, 1)).astype("float32")
     expected = model.predict_on_batch(x)
     assert_saves_and_loads(model, x)

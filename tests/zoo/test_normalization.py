@@ -2,7 +2,12 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.normalization import LOAN_FEATURES, build_normalized_mlp, gradient_descent_steps, student_loans
+from zoo.normalization import (
+    LOAN_FEATURES,
+    build_normalized_mlp,
+    gradient_descent_steps,
+    student_loans,
+)
 
 
 def test_the_loan_table_has_features_on_their_natural_scales():
@@ -24,7 +29,9 @@ def test_gradient_descent_steps_grow_with_the_condition_number():
 
 
 @pytest.mark.parametrize("normalization", [None, "input", "batch", "layer"])
-def test_each_variant_saves_and_loads_with_identical_predictions(assert_saves_and_loads, normalization):
+def test_each_variant_saves_and_loads_with_identical_predictions(
+    assert_saves_and_loads, normalization
+):
     x, _ = student_loans(64, seed=0)
     assert_saves_and_loads(build_normalized_mlp(5, (8,), normalization, adapt_data=x), x)
 
@@ -32,7 +39,9 @@ def test_each_variant_saves_and_loads_with_identical_predictions(assert_saves_an
 def test_the_input_normalization_standardizes_with_the_training_statistics():
     x, _ = student_loans(2000, seed=0)
     model = build_normalized_mlp(5, (8,), "input", adapt_data=x)
-    standardized = keras.Model(model.input, model.get_layer("standardize").output).predict_on_batch(x)
+    standardized = keras.Model(model.input, model.get_layer("standardize").output).predict_on_batch(
+        x
+    )
     np.testing.assert_allclose(standardized.mean(axis=0), 0, atol=1e-3)
     np.testing.assert_allclose(standardized.std(axis=0), 1, atol=1e-3)
     with pytest.raises(ValueError, match="adapt_data"):

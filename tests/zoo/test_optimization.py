@@ -20,7 +20,9 @@ def test_gradient_noise_matches_the_sampling_formula():
     model = build_mlp(input_shape=(5,), num_classes=3, hidden_units=(8,))
     flat = lambda grads: np.concatenate([g.ravel() for g in grads])  # noqa: E731
     full = flat(gradients(model, x, y))
-    per_example = np.array([flat(gradients(model, x[i:i + 1], y[i:i + 1])) for i in range(len(x))])
+    per_example = np.array(
+        [flat(gradients(model, x[i : i + 1], y[i : i + 1])) for i in range(len(x))]
+    )
     sigma2 = np.mean(np.sum((per_example - full) ** 2, axis=1))  # tr(Sigma) of one example
     squared_norm, variances = gradient_noise(model, x, y, batch_sizes=(1, 8, 50), draws=400, seed=0)
     assert squared_norm == pytest.approx(np.sum(full**2), rel=1e-5)
@@ -35,8 +37,11 @@ def test_gradient_noise_matches_the_sampling_formula():
 def compiled_model(rate=0.01, steps_per_execution=1):
     keras.utils.set_random_seed(0)
     model = build_mlp(input_shape=(5,), num_classes=3, hidden_units=(16,))
-    model.compile(keras.optimizers.SGD(rate), "sparse_categorical_crossentropy",
-                  steps_per_execution=steps_per_execution)
+    model.compile(
+        keras.optimizers.SGD(rate),
+        "sparse_categorical_crossentropy",
+        steps_per_execution=steps_per_execution,
+    )
     return model
 
 
@@ -44,7 +49,9 @@ def test_range_test_raises_the_rate_exponentially_and_records_each_batch_loss():
     x, y = data()
     model = compiled_model()
     weights = model.get_weights()
-    first_batch_loss = float(keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y[:20], model(x[:20]))))
+    first_batch_loss = float(
+        keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y[:20], model(x[:20])))
+    )
     finder = LearningRateRangeTest(1e-4, 1e-1, steps=25, stop_factor=100)
     model.fit(x, y, batch_size=20, epochs=3, shuffle=False, callbacks=[finder], verbose=0)
     assert len(finder.losses) == 25  # 10 batches per epoch, stopped within the third
@@ -79,10 +86,14 @@ def test_range_test_stops_when_the_loss_explodes_and_suggests_a_rate_that_trains
 def test_range_test_rejects_schedules_multi_step_execution_and_bad_arguments():
     x, y = data(n=40)
     with pytest.raises(ValueError, match="steps_per_execution=1"):
-        compiled_model(steps_per_execution=2).fit(x, y, callbacks=[LearningRateRangeTest()], verbose=0)
+        compiled_model(steps_per_execution=2).fit(
+            x, y, callbacks=[LearningRateRangeTest()], verbose=0
+        )
     model = build_mlp(input_shape=(5,), num_classes=3, hidden_units=(4,))
-    model.compile(keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)),
-                  "sparse_categorical_crossentropy")
+    model.compile(
+        keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)),
+        "sparse_categorical_crossentropy",
+    )
     with pytest.raises(ValueError, match="schedule"):
         model.fit(x, y, callbacks=[LearningRateRangeTest()], verbose=0)
     with pytest.raises(ValueError):

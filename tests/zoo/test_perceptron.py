@@ -24,7 +24,9 @@ def test_the_perceptron_never_converges_on_xor():
 
 
 def test_one_update_is_the_rule_written_out():
-    perceptron = Perceptron(max_epochs=1, shuffle=False, learning_rate=0.5).fit(LOGIC[3:], np.array([1]))
+    perceptron = Perceptron(max_epochs=1, shuffle=False, learning_rate=0.5).fit(
+        LOGIC[3:], np.array([1])
+    )
     np.testing.assert_array_equal(perceptron.weights, [0.5, 0.5])  # w = 0 + 0.5 * (1 - 0) * [1, 1]
     assert perceptron.bias == 0.5 and perceptron.updates == 1
 
@@ -44,7 +46,13 @@ def test_updates_stay_within_novikoffs_bound():
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
 def test_forward_propagation_by_hand_equals_keras(activation):
     keras.utils.set_random_seed(0)
-    model = build_mlp(input_shape=(3,), num_classes=4, hidden_units=(5, 6), activation=activation, dropout_rate=0.5)
+    model = build_mlp(
+        input_shape=(3,),
+        num_classes=4,
+        hidden_units=(5, 6),
+        activation=activation,
+        dropout_rate=0.5,
+    )
     x = np.random.default_rng(1).normal(size=(20, 3)).astype("float32")
     output, layers = forward_numpy(model, x, return_layers=True)
     np.testing.assert_allclose(output, model.predict_on_batch(x), atol=1e-6)
@@ -68,14 +76,18 @@ def test_dense_layers_without_a_nonlinearity_collapse_into_one():
     x = np.random.default_rng(0).normal(size=(10, 2))
     logits = x @ kernel + bias
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(forward_numpy(model, x), expected / expected.sum(axis=1, keepdims=True), atol=1e-6)
+    np.testing.assert_allclose(
+        forward_numpy(model, x), expected / expected.sum(axis=1, keepdims=True), atol=1e-6
+    )
 
 
 def test_a_single_neuron_cannot_learn_xor_but_one_hidden_layer_can(assert_saves_and_loads):
     keras.utils.set_random_seed(0)
     neuron = build_perceptron(input_dim=2)
     neuron.compile(keras.optimizers.Adam(0.1), "binary_crossentropy")
-    neuron.fit(np.repeat(LOGIC, 50, axis=0), np.repeat(XOR, 50), batch_size=200, epochs=100, verbose=0)
+    neuron.fit(
+        np.repeat(LOGIC, 50, axis=0), np.repeat(XOR, 50), batch_size=200, epochs=100, verbose=0
+    )
     assert np.mean((neuron.predict_on_batch(LOGIC)[:, 0] > 0.5) == XOR) <= 0.75
     mlp = build_mlp(input_shape=(2,), num_classes=2, hidden_units=(4,), activation="tanh")
     mlp.compile(keras.optimizers.Adam(0.1), "sparse_categorical_crossentropy")

@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 
 from zoo import series as ts
-from zoo.recurrent import CELLS, autoregressive_forecast, build_lstm_forecaster, build_sequence_regressor
+from zoo.recurrent import (
+    CELLS,
+    autoregressive_forecast,
+    build_lstm_forecaster,
+    build_sequence_regressor,
+)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -18,7 +23,10 @@ def test_each_cell_builds_saves_and_loads_with_identical_predictions(assert_save
 
 
 def test_equal_units_give_the_lstm_four_times_the_simple_rnn_weights():
-    counts = {cell: build_sequence_regressor(10, 2, cell, units=8).get_layer(cell).count_params() for cell in CELLS}
+    counts = {
+        cell: build_sequence_regressor(10, 2, cell, units=8).get_layer(cell).count_params()
+        for cell in CELLS
+    }
     assert counts["lstm"] == 4 * counts["simple_rnn"]
     assert counts["lstm"] > counts["gru"] > counts["simple_rnn"]
 
@@ -39,7 +47,9 @@ def test_the_forecaster_predicts_every_step_of_its_horizon_and_round_trips(asser
 
 def _halving_model(window):
     """A one-step 'forecaster' whose next value is half the last one."""
-    model = keras.Sequential([keras.Input((window, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((window, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
     kernel = np.zeros((window, 1), "float32")
     kernel[-1] = 0.5
     model.layers[-1].set_weights([kernel, np.zeros(1, "float32")])
@@ -56,7 +66,9 @@ def test_autoregressive_forecast_feeds_each_prediction_back_in():
     with pytest.raises(ValueError, match="last 4 values"):
         autoregressive_forecast(model, np.ones(3), steps=2)
     with pytest.raises(ValueError, match="univariate"):
-        autoregressive_forecast(build_lstm_forecaster(window=4, num_features=2, units=2), np.ones((4, 2)), 2)
+        autoregressive_forecast(
+            build_lstm_forecaster(window=4, num_features=2, units=2), np.ones((4, 2)), 2
+        )
 
 
 def test_an_lstm_forecaster_learns_an_ar1_series():

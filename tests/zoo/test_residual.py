@@ -3,15 +3,24 @@ import numpy as np
 import pytest
 
 from zoo import residual
-from zoo.residual import (ConvResidualBlock, ResidualBlock, blocks, build_residual_mlp, build_resnet,
-                          predictions_without_each_block, without_block)
+from zoo.residual import (
+    ConvResidualBlock,
+    ResidualBlock,
+    blocks,
+    build_residual_mlp,
+    build_resnet,
+    predictions_without_each_block,
+    without_block,
+)
 
 
 def _numpy(tensor):
     return keras.ops.convert_to_numpy(tensor)
 
 
-@pytest.mark.parametrize("block_class, shape", [(ResidualBlock, (4, 8)), (ConvResidualBlock, (2, 6, 6, 8))])
+@pytest.mark.parametrize(
+    "block_class, shape", [(ResidualBlock, (4, 8)), (ConvResidualBlock, (2, 6, 6, 8))]
+)
 def test_a_residual_block_is_its_plain_twin_plus_the_input(block_class, shape):
     x = np.random.default_rng(0).normal(size=shape).astype("float32")
     residual, plain = block_class(8), block_class(8, residual=False)
@@ -22,8 +31,10 @@ def test_a_residual_block_is_its_plain_twin_plus_the_input(block_class, shape):
 
 
 def test_config_round_trip_gives_the_same_block():
-    for block in (ResidualBlock(16, residual=False, normalization="layer", branch_scale=0.5, name="b"),
-                  ConvResidualBlock(8, strides=2, normalization=None)):
+    for block in (
+        ResidualBlock(16, residual=False, normalization="layer", branch_scale=0.5, name="b"),
+        ConvResidualBlock(8, strides=2, normalization=None),
+    ):
         clone = block.__class__.from_config(block.get_config())
         assert clone.get_config() == block.get_config()
     assert ConvResidualBlock(8, strides=2).get_config()["strides"] == 2
@@ -32,8 +43,10 @@ def test_config_round_trip_gives_the_same_block():
 @pytest.mark.parametrize("normalization", ["batch", "layer", None])
 def test_models_save_and_load_with_identical_predictions(assert_saves_and_loads, normalization):
     x = np.random.default_rng(0).normal(size=(5, 40)).astype("float32")
-    for model in (build_residual_mlp(num_blocks=2, width=16, normalization=normalization),
-                  build_residual_mlp(num_blocks=2, width=16, residual=False, normalization=normalization)):
+    for model in (
+        build_residual_mlp(num_blocks=2, width=16, normalization=normalization),
+        build_residual_mlp(num_blocks=2, width=16, residual=False, normalization=normalization),
+    ):
         assert_saves_and_loads(model, x)
 
 
@@ -72,8 +85,9 @@ def test_deleting_a_block_matches_the_fast_lesion_and_keeps_other_weights(assert
     lesioned = without_block(model, 1)
     assert [b.name for b in blocks(lesioned)] == ["block_0", "block_2"]
     np.testing.assert_allclose(_numpy(lesioned(x)), lesions[1], rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(lesioned.get_layer("block_2").get_weights()[0],
-                                  model.get_layer("block_2").get_weights()[0])
+    np.testing.assert_array_equal(
+        lesioned.get_layer("block_2").get_weights()[0], model.get_layer("block_2").get_weights()[0]
+    )
     assert_saves_and_loads(lesioned, x)
 
 

@@ -23,15 +23,26 @@ def test_predicting_the_mean_of_the_adding_problem_scores_one_sixth():
 def test_sp500_is_the_bundled_daily_series():
     prices = ts.sp500()
     assert len(prices) == 5031
-    assert str(prices.index[0].date()) == "1999-01-04" and str(prices.index[-1].date()) == "2018-12-31"
+    assert (
+        str(prices.index[0].date()) == "1999-01-04" and str(prices.index[-1].date()) == "2018-12-31"
+    )
     assert prices.index.is_monotonic_increasing and (prices > 0).all()
 
 
 def _yahoo_csv(path, rows=150, **columns):
     dates = pd.bdate_range("2020-01-01", periods=rows)
     close = 100 + np.arange(rows, dtype=float)
-    frame = pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "Open": close, "High": close + 1, "Low": close - 1,
-                          "Close": close, "Adj Close": close / 2, "Volume": 1000})
+    frame = pd.DataFrame(
+        {
+            "Date": dates.strftime("%Y-%m-%d"),
+            "Open": close,
+            "High": close + 1,
+            "Low": close - 1,
+            "Close": close,
+            "Adj Close": close / 2,
+            "Volume": 1000,
+        }
+    )
     for name, value in columns.items():
         if value is None:
             frame = frame.drop(columns=name)
@@ -49,12 +60,15 @@ def test_a_yahoo_finance_export_reads_with_the_adjusted_close(tmp_path):
     assert only_close.iloc[0] == 100.0
 
 
-@pytest.mark.parametrize("columns, message", [
-    ({"Date": None}, "no 'Date' column"),
-    ({"Close": None, "Adj Close": None}, "no 'Close' or 'Adj Close'"),
-    ({"Date": "yesterday"}, "not dates"),
-    ({"Close": -1.0, "Adj Close": None}, "zero or negative"),
-])
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        ({"Date": None}, "no 'Date' column"),
+        ({"Close": None, "Adj Close": None}, "no 'Close' or 'Adj Close'"),
+        ({"Date": "yesterday"}, "not dates"),
+        ({"Close": -1.0, "Adj Close": None}, "zero or negative"),
+    ],
+)
 def test_a_bad_price_file_gets_a_clear_error(tmp_path, columns, message):
     with pytest.raises(ts.SeriesFormatError, match=message):
         ts.read_prices(_yahoo_csv(tmp_path / "bad.csv", **columns))
@@ -120,7 +134,9 @@ def test_the_scaler_sees_only_the_training_split():
 
 def test_diebold_mariano_holds_its_size_under_the_null_and_detects_a_better_forecast():
     rng = np.random.default_rng(0)
-    p_values = [ts.diebold_mariano(rng.normal(size=300), rng.normal(size=300)).p_value for _ in range(400)]
+    p_values = [
+        ts.diebold_mariano(rng.normal(size=300), rng.normal(size=300)).p_value for _ in range(400)
+    ]
     assert 0.02 <= np.mean(np.array(p_values) < 0.05) <= 0.09
     truth = rng.normal(size=500)
     good, bad = truth - (truth + rng.normal(0, 0.5, 500)), truth
@@ -148,9 +164,13 @@ def test_the_baselines_use_only_the_past():
 def test_ar_predict_is_the_linear_recursion_on_realized_values():
     returns = np.random.default_rng(1).normal(size=30)
     params = np.array([0.1, 0.5, -0.2])  # constant, lag 1, lag 2
-    expected = [params[0] + params[1] * returns[t - 1] + params[2] * returns[t - 2] for t in range(10, 20)]
+    expected = [
+        params[0] + params[1] * returns[t - 1] + params[2] * returns[t - 2] for t in range(10, 20)
+    ]
     # `windows` gives float32 inputs, so the forecast carries their rounding.
-    np.testing.assert_allclose(ts.ar_predict(returns, params, 10, 20), expected, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(
+        ts.ar_predict(returns, params, 10, 20), expected, rtol=1e-4, atol=1e-7
+    )
     np.testing.assert_array_equal(ts.ar_predict(returns, np.array([0.3]), 10, 20), np.full(10, 0.3))
 
 
@@ -159,20 +179,29 @@ def test_the_walk_forward_ar_finds_an_ar1_and_never_looks_ahead():
     bounds = ts.chronological_split(len(returns))
     blocks = np.linspace(bounds[1], len(returns), 4).astype(int)
     forecasts, lags = ts.ar_walk_forward(returns, bounds, blocks, max_lag=3)
-    assert lags >= 1 and ts.ar_params(returns[:bounds[1]], 1)[1] == pytest.approx(0.3, abs=0.1)
-    assert np.isnan(forecasts[:bounds[1]]).all() and not np.isnan(forecasts[bounds[1]:]).any()
+    assert lags >= 1 and ts.ar_params(returns[: bounds[1]], 1)[1] == pytest.approx(0.3, abs=0.1)
+    assert np.isnan(forecasts[: bounds[1]]).all() and not np.isnan(forecasts[bounds[1] :]).any()
     changed = returns.copy()
-    changed[blocks[2]:] += 1.0  # the last block's returns, and everything after its start
+    changed[blocks[2] :] += 1.0  # the last block's returns, and everything after its start
     again, _ = ts.ar_walk_forward(changed, bounds, blocks, max_lag=3)
-    np.testing.assert_array_equal(again[:blocks[2]], forecasts[:blocks[2]])
+    np.testing.assert_array_equal(again[: blocks[2]], forecasts[: blocks[2]])
 
 
 def test_evaluation_scores_the_random_walk_as_one_and_a_perfect_forecast_as_zero():
     prices = ts.random_walk(200, seed=0)
     returns = ts.log_returns(prices).to_numpy()
     test = np.arange(150, len(returns))
-    rows = {row["model"]: row for row in ts.evaluate_forecasts(
-        returns, prices.to_numpy(), {"zero": np.zeros(len(returns)), "oracle": returns.copy()}, test)}
+    rows = {
+        row["model"]: row
+        for row in ts.evaluate_forecasts(
+            returns,
+            prices.to_numpy(),
+            {"zero": np.zeros(len(returns)), "oracle": returns.copy()},
+            test,
+        )
+    }
     assert rows["zero"]["mse_ratio"] == 1 and "dm_p" not in rows["zero"]
     assert rows["oracle"]["mse"] == 0 and rows["oracle"]["directional_accuracy"] == 1
-    assert rows["oracle"]["price_r2"] == pytest.approx(1) and rows["oracle"]["dm_p"] < 1e-4  # 49 test days
+    assert (
+        rows["oracle"]["price_r2"] == pytest.approx(1) and rows["oracle"]["dm_p"] < 1e-4
+    )  # 49 test days

@@ -49,7 +49,11 @@ def test_gradients_leave_batch_normalization_statistics_alone():
 
     model = build_residual_mlp(num_blocks=1, width=8)
     before = [w.copy() for w in model.get_weights()]
-    gradients(model, np.random.default_rng(0).normal(size=(16, 40)).astype("float32"), np.zeros(16, "int64"))
+    gradients(
+        model,
+        np.random.default_rng(0).normal(size=(16, 40)).astype("float32"),
+        np.zeros(16, "int64"),
+    )
     for old, new in zip(before, model.get_weights()):
         np.testing.assert_array_equal(old, new)
 
@@ -82,7 +86,14 @@ def test_compile_once_compiles_a_model_per_key_with_its_optimizer_built():
         built.append(1)
         return build_mlp(input_shape=(4,), hidden_units=(4,))
 
-    first = compile_once(models, "a", build, lambda: keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", 3)
+    first = compile_once(
+        models,
+        "a",
+        build,
+        lambda: keras.optimizers.Adam(0.01),
+        "sparse_categorical_crossentropy",
+        3,
+    )
     assert compile_once(models, "a", build, keras.optimizers.SGD, "mse") is first
     assert len(built) == 1 and isinstance(first.optimizer, keras.optimizers.Adam)
     assert first.optimizer.built and first.steps_per_execution == 3
@@ -94,6 +105,9 @@ def test_classes_predicted_counts_the_distinct_answers():
 
     model = build_mlp(input_shape=(4,), num_classes=3, hidden_units=())
     model.set_weights([np.zeros((4, 3), "float32"), np.array([0.0, 1.0, 0.0], "float32")])
-    assert classes_predicted(model, np.random.default_rng(0).normal(size=(20, 4)).astype("float32")) == 1
+    assert (
+        classes_predicted(model, np.random.default_rng(0).normal(size=(20, 4)).astype("float32"))
+        == 1
+    )
     model.set_weights([np.eye(4, 3, dtype="float32"), np.zeros(3, "float32")])
     assert classes_predicted(model, np.eye(4, dtype="float32")[:3]) == 3
