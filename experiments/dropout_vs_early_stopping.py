@@ -30,15 +30,12 @@ twice the time, over this experiment's 2-minute budget.
     python experiments/dropout_vs_early_stopping.py --quick      # about 20 seconds, 2 seeds
 """
 
-if (
-    __name__ == "__main__"
-):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
-    import pathlib
+# `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
+if __name__ == "__main__":
     import sys
+    from pathlib import Path
 
-    sys.path[0] = str(
-        pathlib.Path(__file__).resolve().parent.parent
-    )  # the project, not experiments/
+    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -228,8 +225,8 @@ def train(config, condition, splits, clean, num_classes, seed, compiled=None):
         model.compile(
             keras.optimizers.Adam(config.learning_rate),
             "sparse_categorical_crossentropy",
-            steps_per_execution=steps,
-        )  # one call per epoch; see datasets.batches
+            steps_per_execution=steps,  # one call per epoch; see datasets.batches
+        )
     evaluation = EpochEvaluation.on_splits(  # logs val_loss and val_accuracy for the stopping rules
         {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)},
         subsets={"clean": ("train", clean), "noisy": ("train", ~clean)},

@@ -38,15 +38,12 @@ every step). Every run of a seed starts from the same weights.
     python experiments/gradient_descent.py --quick          # about 15 seconds, 2 seeds
 """
 
-if (
-    __name__ == "__main__"
-):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
-    import pathlib
+# `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
+if __name__ == "__main__":
     import sys
+    from pathlib import Path
 
-    sys.path[0] = str(
-        pathlib.Path(__file__).resolve().parent.parent
-    )  # the project, not experiments/
+    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)

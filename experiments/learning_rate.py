@@ -33,15 +33,12 @@ the same weights.
     python experiments/learning_rate.py --quick          # about 15 seconds, 2 seeds
 """
 
-if (
-    __name__ == "__main__"
-):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
-    import pathlib
+# `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
+if __name__ == "__main__":
     import sys
+    from pathlib import Path
 
-    sys.path[0] = str(
-        pathlib.Path(__file__).resolve().parent.parent
-    )  # the project, not experiments/
+    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -245,10 +242,10 @@ def run(config):
         splits = datasets.split_validation(x, y, seed=seed)
         features = x.shape[1]
         keras.utils.set_random_seed(seed)
-        weights = {
+        weights = {  # the sweep's and the tuner's
             width: build_mlp((features,), 10, (width, width), "relu").get_weights()
             for width in sorted({*WIDTHS, config.hidden_units})
-        }  # the sweep's and the tuner's
+        }
         start = weights[config.hidden_units]
         steps = -(-len(splits[0][1]) // config.batch_size)
         for optimizer in config.optimizers:
@@ -430,9 +427,8 @@ def _extremes(table):
         summary.xs(rates.min(), level="learning_rate"),
     )
     best = summary["final"].groupby("seed").min()
-    closed = (largest["start"] - smallest["final"]) / (
-        largest["start"] - best
-    )  # of the gap start -> best
+    # The share of the gap from the start to the best final loss.
+    closed = (largest["start"] - smallest["final"]) / (largest["start"] - best)
     measured = {
         "largest rate": float(rates.max()),
         "runs that diverged there": int(largest["unstable"].sum()),

@@ -34,15 +34,12 @@ stops at 32 layers. `--set depths=4,12,22,42` runs the calibrated sweep (lesions
     python experiments/residual_vs_plain.py --quick         # about 20 seconds, 2 seeds
 """
 
-if (
-    __name__ == "__main__"
-):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
-    import pathlib
+# `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
+if __name__ == "__main__":
     import sys
+    from pathlib import Path
 
-    sys.path[0] = str(
-        pathlib.Path(__file__).resolve().parent.parent
-    )  # the project, not experiments/
+    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -249,8 +246,8 @@ def train(config, depth, arm, weights, splits, seed, compiled):
         ),
         lambda: keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
         "sparse_categorical_crossentropy",
-        steps,
-    )  # one call per epoch: see datasets.batches
+        steps,  # one call per epoch: see datasets.batches
+    )
     restart(model, [weights[variable.path] for variable in model.weights])
     rows = gradient_rows(model, x[: config.gradient_examples], y[: config.gradient_examples])
     # Cosine decay, set once per epoch: a schedule object would be evaluated anew for

@@ -261,9 +261,8 @@ def command_run(args):
     ]
     configs = [make_config(m, args.quick, args.seeds, pairs_) for m, pairs_ in zip(modules, own)]
     if out.is_dir():
-        storage.check_all(
-            out
-        )  # the index reads every folder: a damaged one fails now, not after training
+        # The index reads every folder: a damaged one fails now, not after training.
+        storage.check_all(out)
     with storage.Lock(out):
         for name, module, config, pairs_ in zip(names, modules, configs, own):
             command = command_line(name, args.quick, args.seeds, pairs_)

@@ -36,15 +36,12 @@ with phi = 0.3 (something to find), as long as the real series.
     python experiments/stock_forecast.py --quick        # about 15 seconds, 2 seeds
 """
 
-if (
-    __name__ == "__main__"
-):  # `python experiments/NAME.py ...` is `python -m experiments run NAME ...`
-    import pathlib
+# `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
+if __name__ == "__main__":
     import sys
+    from pathlib import Path
 
-    sys.path[0] = str(
-        pathlib.Path(__file__).resolve().parent.parent
-    )  # the project, not experiments/
+    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not experiments/
     from experiments.runner import script_main
 
     script_main(__file__)
@@ -135,9 +132,8 @@ class Config:
         except (OSError, ValueError) as error:  # a missing or malformed price file
             raise ValueError(str(error)) from None
         length = min(available, self.length or available)
-        ts.chronological_split(
-            length, self.validation_fraction, self.test_fraction
-        )  # raises on bad fractions
+        # Raises on bad fractions.
+        ts.chronological_split(length, self.validation_fraction, self.test_fraction)
         test = int(round(length * self.test_fraction))
         if min(length - test, test) < 2 * (self.window + self.horizon) or test < self.folds * 2:
             raise ValueError(

@@ -12,9 +12,8 @@ import time
 import keras
 import numpy as np
 
-EPSILON = (
-    keras.config.epsilon()
-)  # Keras clips probabilities to [EPSILON, 1 - EPSILON] in its losses
+# Keras clips probabilities to [EPSILON, 1 - EPSILON] in its losses.
+EPSILON = keras.config.epsilon()
 
 
 class EpochEvaluation(keras.callbacks.Callback):

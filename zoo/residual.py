@@ -230,9 +230,8 @@ class ConvResidualBlock(_Block):
 
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
-        spatial = [
-            None if size is None else -(-size // self.strides) for size in (height, width)
-        ]  # "same" padding
+        # "same" padding
+        spatial = [None if size is None else -(-size // self.strides) for size in (height, width)]
         return (batch, *spatial, self.width)
 
     def get_config(self):

@@ -156,9 +156,7 @@ def ar1(length, seed=0, phi=0.3, volatility=0.01, start=100.0):
     rng = np.random.default_rng(seed)
     noise = rng.normal(0.0, volatility, length - 1)
     returns = np.empty(length - 1)
-    previous = rng.normal(
-        0.0, volatility / np.sqrt(1 - phi**2)
-    )  # start in the stationary distribution
+    previous = rng.normal(0.0, volatility / np.sqrt(1 - phi**2))  # the stationary distribution
     for t, innovation in enumerate(noise):
         returns[t] = previous = phi * previous + innovation
     return _from_returns(returns, start)
@@ -343,9 +341,8 @@ def evaluate_forecasts(returns, prices, forecasts, test):
             price_r2=1 - np.sum((price - implied) ** 2) / np.sum((price - price.mean()) ** 2),
         )
         if model != "zero":
-            dm = diebold_mariano(
-                errors, zero_errors, alternative="less"
-            )  # H1: the model beats the random walk
+            # H1: the model beats the random walk.
+            dm = diebold_mariano(errors, zero_errors, alternative="less")
             row.update(dm_statistic=dm.statistic, dm_p=dm.p_value)
         rows.append(row)
     return rows

@@ -385,9 +385,8 @@ def test_a_damaged_claims_file_stops_show_check_and_a_run_before_training(
     assert main(["check", "--results", str(copy), "--against", str(quick_results)]) == 1
     assert "claims.json" in capsys.readouterr().out
     assert snapshot(copy) == before
-    assert (
-        main(["report", "--out", str(copy)]) == 0
-    )  # claims.json is derived: the report rebuilds it
+    # claims.json is derived: the report rebuilds it.
+    assert main(["report", "--out", str(copy)]) == 0
     assert (copy / "random_labels" / "claims.json").read_bytes() == (
         quick_results / "random_labels" / "claims.json"
     ).read_bytes()

@@ -109,9 +109,8 @@ def test_the_scaler_is_fitted_on_the_training_period_only():
     prices = ts.random_walk(400, seed=0)
     train_end = ts.chronological_split(len(prices) - 1)[0]
     changed = prices.copy()
-    changed.iloc[train_end + 1 :] *= 3.0 ** np.arange(
-        1, len(prices) - train_end
-    )  # a wild later period
+    # A wild later period.
+    changed.iloc[train_end + 1 :] *= 3.0 ** np.arange(1, len(prices) - train_end)
     compiled = {}
     assert _forecasts(prices, compiled)["scaler"] == _forecasts(changed, compiled)["scaler"]
 
