@@ -101,10 +101,7 @@ def command_line(name, quick, seeds, pairs):
 
 def run_experiment(name, module, config, out_dir, command, quick=False):
     """Runs one experiment and writes `out_dir/name/`; returns its claim records and record."""
-    import io
-
     import keras
-    import pandas as pd
 
     from experiments import report
 
@@ -127,11 +124,7 @@ def run_experiment(name, module, config, out_dir, command, quick=False):
         "files": checksums,
     }
     # Render from the CSV as stored, so `report` later rebuilds exactly these files.
-    stored = pd.concat(
-        [pd.read_csv(io.StringIO(text), float_precision="round_trip") for text in data.values()],
-        axis=1,
-    )
-    rendered = report.render(module, stored, record)
+    rendered = report.render(module, storage.stored_table(data.values()), record)
     files = {"config.json": json.dumps(record, indent=2) + "\n", **data, **rendered}
     storage.replace_folder(Path(out_dir) / name, files)
     write_index(out_dir)
@@ -227,15 +220,20 @@ def _shown(path):
 # --- the commands ----------------------------------------------------------------------
 
 
-def command_run(args):
-    names = list(experiments.EXPERIMENTS) if args.names == ["all"] else args.names
-    if not names:
-        raise UsageError("run needs at least one experiment name, or all")
+def check_names(names):
+    """Raises `UsageError` naming the first of `names` that is not an experiment."""
     for name in names:
         try:
             experiments.check_name(name)
         except ValueError as error:
             raise UsageError(str(error)) from None
+
+
+def command_run(args):
+    names = list(experiments.EXPERIMENTS) if args.names == ["all"] else args.names
+    if not names:
+        raise UsageError("run needs at least one experiment name, or all")
+    check_names(names)
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds must be at least 1, got {args.seeds}")
     if args.seeds is not None and args.seeds > 1000:
@@ -288,10 +286,7 @@ def show_settings(names):
 
 
 def command_show(args):
-    try:
-        experiments.check_name(args.name)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    check_names([args.name])
     folder = storage.check_readable(args.results, "--results") / args.name
     committed = {}
     if folder.exists():  # a damaged folder is an error, not a silent "no results"
@@ -317,11 +312,7 @@ def command_check(args):
     for option, folder in (("--results", args.results), ("--against", args.against)):
         storage.check_readable(folder, option)
     names = args.names or storage.experiment_folders(args.results)
-    for name in names:
-        try:
-            experiments.check_name(name)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+    check_names(names)
     if not math.isfinite(args.tolerance) or args.tolerance < 0:
         raise UsageError(f"--tolerance must be a finite number, not negative, got {args.tolerance}")
     if not names:

@@ -273,6 +273,15 @@ def data_files(table):
     }
 
 
+def stored_table(texts):
+    """The table from its stored CSV texts (`metrics.csv`, then `timings.csv` if any), side
+    by side, every float read back exactly as written."""
+    import pandas as pd
+
+    tables = [pd.read_csv(io.StringIO(text), float_precision="round_trip") for text in texts]
+    return pd.concat(tables, axis=1)
+
+
 def _failure(folder):
     def fail(problem):
         raise ResultsError(f"cannot read the stored results in {folder}: {problem}")
@@ -349,12 +358,10 @@ def load(folder):
     what the runner wrote (corrupt, truncated, header only, edited: its checksum, kept in
     `config.json`, differs), or the record does not describe this experiment.
     """
-    import pandas as pd
-
     fail = _failure(folder)
     record, files = read_record(folder)
     files = {"config.json": files}
-    tables = []
+    texts = []
     for file_name, expected in record["files"].items():
         files[file_name] = _read(folder, file_name, fail)
         if digest(files[file_name]) != expected["sha256"]:
@@ -364,10 +371,10 @@ def load(folder):
         text = files[file_name].decode()
         if text.count("\n") < 2:
             fail(f"{file_name} has no rows")
-        tables.append(pd.read_csv(io.StringIO(text), float_precision="round_trip"))
-    if len(tables) > 1 and len(tables[0]) != len(tables[1]):
+        texts.append(text)
+    if len({text.count("\n") for text in texts}) > 1:
         fail("metrics.csv and timings.csv have different numbers of rows")
-    return pd.concat(tables, axis=1), record, files
+    return stored_table(texts), record, files
 
 
 def experiment_folders(folder):
