@@ -65,7 +65,7 @@ from zoo import datasets
 from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
 from zoo.perceptron import softmax
-from zoo.training import compile_once, gradients, restart
+from zoo.training import Trainer, gradients
 
 TITLE = "Backpropagation and loss functions"
 CONCEPT = "Backpropagation is the chain rule: it gives the exact gradient of the loss, a function of the weights."
@@ -117,40 +117,43 @@ def keras_targets(loss, y, num_classes):
     return np.eye(num_classes)[y] if loss == "mse" else y
 
 
-def check_rows(config, seed):
+def check_rows(trainer, config, seed):
     """Hand-written, automatic and finite-difference gradients of small float64 networks."""
     rng = np.random.default_rng(seed)
     x, y = rng.normal(size=(8, 5)), rng.integers(0, 3, 8)
     rows = []
-    for activation in config.check_activations:
-        keras.utils.set_random_seed(seed)
-        model = build_mlp(
-            input_shape=(5,),
-            num_classes=3,
-            hidden_units=(4, 4),
-            activation=activation,
-            dtype="float64",
-        )
-        # Random biases, not Keras' zeros: a ReLU layer whose inputs are all zero would put
-        # the next layer exactly on ReLU's kink, where finite differences average the two
-        # one-sided slopes and no longer measure the gradient (Karpathy, CS231n notes).
-        model.set_weights(
-            [w if w.ndim > 1 else rng.normal(0, 0.5, w.shape) for w in model.get_weights()]
-        )
-        for loss, keras_loss in LOSSES.items():
-            _, hand = bp.backprop(model, x, y, loss)
-            auto = gradients(model, x, keras_targets(loss, y, 3), keras_loss)
-            numeric = bp.finite_differences(model, x, y, loss)
-            rows.append(
-                dict(
-                    record="check",
+    with bp.float64():  # on JAX, too
+        for activation in config.check_activations:
+            model = trainer.fresh(
+                lambda: build_mlp(
+                    input_shape=(5,),
+                    num_classes=3,
+                    hidden_units=(4, 4),
                     activation=activation,
-                    loss=loss,
-                    hand_vs_auto=bp.relative_error(hand, auto),
-                    hand_vs_fd=bp.relative_error(hand, numeric),
-                    auto_vs_fd=bp.relative_error(auto, numeric),
-                )
+                    dtype="float64",
+                ),
+                seed,
             )
+            # Random biases, not Keras' zeros: a ReLU layer whose inputs are all zero would put
+            # the next layer exactly on ReLU's kink, where finite differences average the two
+            # one-sided slopes and no longer measure the gradient (Karpathy, CS231n notes).
+            model.set_weights(
+                [w if w.ndim > 1 else rng.normal(0, 0.5, w.shape) for w in model.get_weights()]
+            )
+            for loss, keras_loss in LOSSES.items():
+                _, hand = bp.backprop(model, x, y, loss)
+                auto = gradients(model, x, keras_targets(loss, y, 3), keras_loss)
+                numeric = bp.finite_differences(model, x, y, loss)
+                rows.append(
+                    dict(
+                        record="check",
+                        activation=activation,
+                        loss=loss,
+                        hand_vs_auto=bp.relative_error(hand, auto),
+                        hand_vs_fd=bp.relative_error(hand, numeric),
+                        auto_vs_fd=bp.relative_error(auto, numeric),
+                    )
+                )
     return rows
 
 
@@ -173,34 +176,23 @@ def saturation_rows():
     return rows
 
 
-def train_rows(config, seed, splits, compiled):
+def train_rows(trainer, config, seed, splits):
     (x, y), (x_test, y_test) = splits
     rows, models = [], {}
     for loss, keras_loss in LOSSES.items():
-        data, steps = datasets.batches(
-            x, keras_targets(loss, y, 10).astype("float32"), config.batch_size, seed
-        )
-        keras.utils.set_random_seed(seed)  # both losses start from the same weights
-        weights = build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh").get_weights()
-        model = compile_once(
-            compiled,
-            loss,
-            lambda: build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh"),
-            lambda: keras.optimizers.SGD(config.learning_rate),
-            keras_loss,
-            steps,
-        )
-        restart(model, weights)
-        # One fit for all epochs, so the batches are reshuffled every epoch (see datasets.batches).
         evaluation = EpochEvaluation.on_splits({"test": (x_test, y_test)})
-        history = model.fit(
-            data,
-            steps_per_epoch=steps,
+        model, history = trainer.fit(  # both losses start from the same weights
+            lambda: build_mlp(x.shape[1:], 10, (config.hidden_units,), "tanh"),
+            keras.optimizers.SGD(learning_rate=config.learning_rate),
+            keras_loss,
+            x,
+            keras_targets(loss, y, 10).astype("float32"),
+            batch_size=config.batch_size,
             epochs=config.epochs,
+            seed=seed,
             callbacks=[evaluation],
-            shuffle=False,
-            verbose=0,
-        ).history
+        )
+        history = history.history
         rows += [
             dict(
                 record="epoch",
@@ -249,12 +241,12 @@ def slice_rows(model, x, y, config, seed):
 
 
 def run(config):
-    rows, compiled = saturation_rows(), {}
+    rows, trainer = saturation_rows(), Trainer()
     progress = Progress("backprop", len(config.seeds))
     for seed in config.seeds:
         splits = datasets.load("digits", seed=seed)
-        rows += [dict(seed=seed, **row) for row in check_rows(config, seed)]
-        training, model = train_rows(config, seed, splits, compiled)
+        rows += [dict(seed=seed, **row) for row in check_rows(trainer, config, seed)]
+        training, model = train_rows(trainer, config, seed, splits)
         rows += [dict(seed=seed, **row) for row in training]
         rows += [dict(seed=seed, **row) for row in slice_rows(model, *splits[0], config, seed)]
         reached = epochs_to_target(pd.DataFrame(training).assign(seed=seed), TARGET_ACCURACY)

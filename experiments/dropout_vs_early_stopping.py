@@ -41,7 +41,6 @@ if __name__ == "__main__":
     script_main(__file__)
 
 import dataclasses
-import time
 from typing import NamedTuple
 
 import keras
@@ -67,7 +66,7 @@ from experiments.settings import (
 from zoo import corruptions, datasets
 from zoo.callbacks import EpochEvaluation, PrecheltStopping, prechelt_stop_epoch
 from zoo.mlp import build_mlp
-from zoo.training import restart
+from zoo.training import Trainer
 
 TITLE = "Dropout vs early stopping"
 CONCEPT = "Dropout and early stopping both fight overfitting: one thins the network, the other stops in time."
@@ -197,51 +196,37 @@ def stopper(config, monitor):
     )
 
 
-def train(config, condition, splits, clean, num_classes, seed, compiled=None):
+def train(trainer, config, condition, splits, clean, num_classes, seed):
     """Trains one condition; returns the model (with its kept weights) and per-epoch records.
 
     `splits` holds the train, validation and test `(x, y)` pairs; `clean` marks the
-    training examples whose label is the true one. `compiled`, a dict, keeps one compiled
-    model per architecture across calls; each run restarts it from this seed's freshly
-    built weights (`zoo.training.restart`), which is a fresh start without re-tracing.
+    training examples whose label is the true one. Every condition of a seed starts from
+    that seed's initialization and sees the same batches.
     """
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = splits
-    keras.utils.set_random_seed(seed)  # same initialization and batches for every condition
-    fresh = build_mlp(
-        x_train.shape[1:],
-        num_classes,
-        config.hidden_units,
-        dropout_rate=condition.dropout_rate,
-        l2=condition.l2,
-    )
-    data, steps = datasets.batches(x_train, y_train, config.batch_size, seed)
-    compiled = {} if compiled is None else compiled
-    architecture = (condition.dropout_rate, condition.l2, steps)
-    if architecture in compiled:
-        model = compiled[architecture]
-        restart(model, fresh.get_weights())
-    else:
-        model = compiled[architecture] = fresh
-        model.compile(
-            keras.optimizers.Adam(config.learning_rate),
-            "sparse_categorical_crossentropy",
-            steps_per_execution=steps,  # one call per epoch; see datasets.batches
-        )
     evaluation = EpochEvaluation.on_splits(  # logs val_loss and val_accuracy for the stopping rules
         {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)},
         subsets={"clean": ("train", clean), "noisy": ("train", ~clean)},
     )
     callbacks = [evaluation] + ([stopper(config, condition.stopping)] if condition.stopping else [])
-    started = time.perf_counter()
-    model.fit(
-        data,
-        steps_per_epoch=steps,
+    model, history = trainer.fit(
+        lambda: build_mlp(
+            x_train.shape[1:],
+            num_classes,
+            config.hidden_units,
+            dropout_rate=condition.dropout_rate,
+            l2=condition.l2,
+        ),
+        keras.optimizers.Adam(learning_rate=config.learning_rate),
+        "sparse_categorical_crossentropy",
+        x_train,
+        y_train,
+        batch_size=config.batch_size,
         epochs=config.epochs,
+        seed=seed,
         callbacks=callbacks,
-        shuffle=False,
-        verbose=0,
     )
-    seconds = time.perf_counter() - started
+    seconds = sum(history.history["seconds"])
     trained = len(evaluation.history)
     if condition.stopping is None:
         kept = trained
@@ -257,8 +242,7 @@ def train(config, condition, splits, clean, num_classes, seed, compiled=None):
 
 
 def run(config):
-    rows = []
-    compiled = {}
+    rows, trainer = [], Trainer()
     clean_conditions, noisy_conditions = conditions(config)
     num_classes = datasets.NUM_CLASSES[config.dataset]
     progress = Progress(
@@ -280,7 +264,7 @@ def run(config):
             )
             clean = labels[train_index] == y[train_index]
             for condition in runs:
-                _, records = train(config, condition, splits, clean, num_classes, seed, compiled)
+                _, records = train(trainer, config, condition, splits, clean, num_classes, seed)
                 rows += [
                     dict(seed=seed, label_noise=noise, condition=condition.name, **r)
                     for r in records

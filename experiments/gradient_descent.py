@@ -69,10 +69,10 @@ from experiments.settings import (
     validate,
 )
 from zoo import datasets
-from zoo.callbacks import EpochEvaluation, EpochTimer
+from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
 from zoo.optimization import gradient_noise
-from zoo.training import classes_predicted, compile_once, restart
+from zoo.training import Trainer, classes_predicted
 
 TITLE = "Full batch vs stochastic vs mini-batch gradient descent"
 CONCEPT = "Mini-batches trade gradient noise against cost: many cheap noisy steps, or few exact expensive ones."
@@ -163,31 +163,35 @@ QUICK = dict(
 )
 
 
-def train_rows(model, weights, data, interval, measurements, rate, x, y):
-    """One run from `weights` at learning rate `rate`: the training loss every `interval`
-    updates, and the seconds those updates took (measuring excluded)."""
-    restart(model, weights, learning_rate=rate)
+def train_rows(trainer, build, rate, batch_size, interval, measurements, x, y, seed):
+    """One run at learning rate `rate`: the training loss every `interval` updates, and
+    the seconds those updates took (measuring excluded)."""
     evaluation = EpochEvaluation.on_splits({"train": (x, y)}, measure_start=True)
     # TerminateOnNaN: a run that blows up stops at once; its remaining updates would only cost time.
-    history = model.fit(
-        data,
-        steps_per_epoch=interval,
+    model, history = trainer.fit(
+        build,
+        keras.optimizers.SGD(learning_rate=rate),
+        "sparse_categorical_crossentropy",
+        x,
+        y,
+        batch_size=batch_size,
         epochs=measurements,
-        shuffle=False,
-        verbose=0,
-        callbacks=[EpochTimer(), evaluation, keras.callbacks.TerminateOnNaN()],
-    ).history
+        steps_per_epoch=interval,
+        seed=seed,
+        callbacks=[evaluation, keras.callbacks.TerminateOnNaN()],
+    )
+    history = history.history
     seconds = [0.0, *history["seconds"]]  # the start took none
     rows = [
         dict(update=point["epoch"] * interval, train_loss=point["train_loss"], seconds=took)
         for point, took in zip(evaluation.history, seconds)
     ]
     rows[-1]["classes_predicted"] = classes_predicted(model, x)  # 1: collapsed
-    return rows
+    return rows, model
 
 
 def run(config):
-    rows, compiled = [], {}
+    rows, trainer = [], Trainer()
     progress = Progress("gradient_descent", len(config.seeds) * len(config.batch_sizes))
     for seed in config.seeds:
         (x, y), _ = datasets.load(config.dataset, seed=seed, train_size=config.train_size)
@@ -196,10 +200,7 @@ def run(config):
         def build():
             return build_mlp(x.shape[1:], 10, config.hidden_units, "relu")
 
-        keras.utils.set_random_seed(seed)
-        weights = build().get_weights()  # every run of the seed starts here
-        probe = build()
-        probe.set_weights(weights)
+        probe = trainer.fresh(build, seed)  # where every run of the seed starts
         rows += noise_rows(probe, x, y, config, seed, "initialization")
         # Gradient noise after training, too: at the end of the largest mini-batch's best run.
         sizes = [size or len(x) for size in config.batch_sizes]
@@ -208,20 +209,14 @@ def run(config):
             (np.inf, None),
         )
         for batch_size, epochs in zip(sizes, config.epochs):
-            data, steps = datasets.batches(x, y, batch_size, seed)
+            steps = -(-len(x) // batch_size)
             interval = max(1, round(epochs * steps / MEASUREMENTS))
-            model = compile_once(
-                compiled,
-                (batch_size, interval),
-                build,
-                keras.optimizers.SGD,
-                "sparse_categorical_crossentropy",
-                interval,
-            )
             finals = {}
             for rate in config.learning_rates:
                 measurements = max(1, round(epochs * steps / interval))
-                run_rows = train_rows(model, weights, data, interval, measurements, rate, x, y)
+                run_rows, model = train_rows(
+                    trainer, build, rate, batch_size, interval, measurements, x, y, seed
+                )
                 rows += [
                     dict(
                         seed=seed,

@@ -68,7 +68,7 @@ from zoo import datasets
 from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
 from zoo.optimization import LearningRateRangeTest
-from zoo.training import classes_predicted, compile_once, restart
+from zoo.training import Trainer, classes_predicted
 
 TITLE = "Learning rates: too high, too low, search, adaptive optimizers"
 CONCEPT = "The learning rate decides whether gradient descent crawls, converges or diverges."
@@ -145,34 +145,22 @@ QUICK = dict(
 )
 
 
-def compiled_model(compiled, optimizer, width, steps_per_execution, num_features):
-    """The MLP for this optimizer, width and steps per call, compiled once and restarted for
-    every run (see zoo.training.compile_once): tracing costs more than a run."""
-    return compile_once(
-        compiled,
-        (optimizer, width, steps_per_execution),
-        lambda: build_mlp((num_features,), 10, (width, width), "relu"),
-        OPTIMIZERS[optimizer],
-        "sparse_categorical_crossentropy",
-        steps_per_execution,
-    )
-
-
-def train(model, weights, rate, splits, config, seed):
-    """Per epoch (from 0, before training): the training and validation loss of a run from
-    `weights` at learning rate `rate`."""
+def train(trainer, optimizer, width, rate, splits, config, seed):
+    """Per epoch (from 0, before training): the training and validation loss of a run of
+    `optimizer` at learning rate `rate`, from the seed's initial weights for `width`."""
     (x, y), (x_val, y_val) = splits
-    data, steps = datasets.batches(x, y, config.batch_size, seed)
-    restart(model, weights, learning_rate=rate)
     evaluation = EpochEvaluation.on_splits(
         {"train": (x, y), "val": (x_val, y_val)}, measure_start=True
     )
-    model.fit(
-        data,
-        steps_per_epoch=steps,
+    model, _ = trainer.fit(
+        lambda: build_mlp(x.shape[1:], 10, (width, width), "relu"),
+        OPTIMIZERS[optimizer](learning_rate=rate),
+        "sparse_categorical_crossentropy",
+        x,
+        y,
+        batch_size=config.batch_size,
         epochs=config.epochs,
-        shuffle=False,
-        verbose=0,
+        seed=seed,
         callbacks=[evaluation, keras.callbacks.TerminateOnNaN()],
     )
     history = evaluation.history
@@ -180,19 +168,21 @@ def train(model, weights, rate, splits, config, seed):
     return history
 
 
-def range_test(model, weights, splits, config, seed):
-    """Smith's range test from `weights`: the finished `LearningRateRangeTest`."""
+def range_test(trainer, optimizer, splits, config, seed):
+    """Smith's range test from the seed's initial weights: the finished
+    `LearningRateRangeTest`."""
     (x, y), _ = splits
-    data, steps = datasets.batches(x, y, config.batch_size, seed)
-    restart(model, weights)
     finder = LearningRateRangeTest(1e-5, 10.0, steps=RANGE_TEST_STEPS)
-    model.fit(
-        data,
-        steps_per_epoch=steps,
-        epochs=-(-RANGE_TEST_STEPS // steps),
+    trainer.fit(
+        lambda: build_mlp(x.shape[1:], 10, (config.hidden_units,) * 2, "relu"),
+        OPTIMIZERS[optimizer](),  # the test sets the rate
+        "sparse_categorical_crossentropy",
+        x,
+        y,
+        batch_size=config.batch_size,
+        epochs=-(-RANGE_TEST_STEPS // -(-len(y) // config.batch_size)),
+        seed=seed,
         callbacks=[finder],
-        shuffle=False,
-        verbose=0,
     )
     return finder
 
@@ -235,36 +225,21 @@ def search(trial_loss, config, seed):
 
 
 def run(config):
-    rows, compiled = [], {}
+    rows, trainer = [], Trainer()
     progress = Progress("learning_rate", len(config.seeds) * (len(config.optimizers) + 1))
     for seed in config.seeds:
         (x, y), _ = datasets.load("mnist1d", seed=seed, train_size=config.train_size)
         splits = datasets.split_validation(x, y, seed=seed)
-        features = x.shape[1]
-        keras.utils.set_random_seed(seed)
-        weights = {  # the sweep's and the tuner's
-            width: build_mlp((features,), 10, (width, width), "relu").get_weights()
-            for width in sorted({*WIDTHS, config.hidden_units})
-        }
-        start = weights[config.hidden_units]
-        steps = -(-len(splits[0][1]) // config.batch_size)
         for optimizer in config.optimizers:
-            model = compiled_model(compiled, optimizer, config.hidden_units, steps, features)
             for rate in config.learning_rates:
-                history = train(model, start, rate, splits, config, seed)
+                history = train(trainer, optimizer, config.hidden_units, rate, splits, config, seed)
                 rows += [
                     dict(
                         seed=seed, record="sweep", optimizer=optimizer, learning_rate=rate, **point
                     )
                     for point in history
                 ]
-            finder = range_test(
-                compiled_model(compiled, optimizer, config.hidden_units, 1, features),
-                start,
-                splits,
-                config,
-                seed,
-            )
+            finder = range_test(trainer, optimizer, splits, config, seed)
             rows += [
                 dict(
                     seed=seed,
@@ -295,16 +270,8 @@ def run(config):
             )
 
         def trial_loss(rate, width):
-            model = compiled_model(compiled, "SGD", width, steps, features)
-            return float(
-                np.nanmin(
-                    [
-                        point["val_loss"]
-                        for point in train(model, weights[width], rate, splits, config, seed)
-                    ]
-                    + [np.inf]
-                )
-            )
+            history = train(trainer, "SGD", width, rate, splits, config, seed)
+            return float(np.nanmin([point["val_loss"] for point in history] + [np.inf]))
 
         rate, width, val_loss, trials = search(trial_loss, config, seed)
         rows.append(

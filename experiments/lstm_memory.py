@@ -41,7 +41,6 @@ if __name__ == "__main__":
     script_main(__file__)
 
 import dataclasses
-import time
 
 import keras
 import matplotlib.pyplot as plt
@@ -62,9 +61,10 @@ from experiments.settings import (
     setting,
     validate,
 )
+from zoo.callbacks import StopBelow
 from zoo.recurrent import CELLS, build_sequence_regressor
 from zoo.series import adding_problem
-from zoo.training import compile_once, input_gradients, restart
+from zoo.training import Trainer, input_gradients
 
 TITLE = "LSTM memory: the adding problem"
 CONCEPT = (
@@ -139,40 +139,32 @@ def gradient_profile(model, x, y):
     return 10 ** relative.mean(axis=0)
 
 
-def train(config, cell, seed, data, compiled):
+def train(trainer, config, cell, seed, data):
     (x, y), (x_test, y_test), (x_gradient, y_gradient) = data
-    model = compile_once(
-        compiled,
-        cell,
-        lambda: build_sequence_regressor(config.timesteps, 2, cell, config.units),
-        lambda: keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
-        "mse",
-        config.log_every,
-    )
-    keras.utils.set_random_seed(seed)
-    restart(model, build_sequence_regressor(config.timesteps, 2, cell, config.units).get_weights())
+
+    def build():
+        return build_sequence_regressor(config.timesteps, 2, cell, config.units)
+
     rows = [
         dict(record="gradient", stage="initialization", timestep=t + 1, relative_gradient=g)
-        for t, g in enumerate(gradient_profile(model, x_gradient, y_gradient))
+        for t, g in enumerate(gradient_profile(trainer.fresh(build, seed), x_gradient, y_gradient))
     ]
 
-    def stop_when_solved(epoch, logs):
-        model.stop_training = logs["loss"] < config.stop_loss
-
-    # Every step takes a batch of new sequences: there is no training set to overfit.
-    import tensorflow as tf
-
-    stream = tf.data.Dataset.from_tensor_slices((x, y)).batch(config.batch_size).prefetch(2)
-    started = time.perf_counter()
-    history = model.fit(
-        stream,
+    # Every step takes a batch of new sequences, in order: there is no training set to overfit.
+    model, history = trainer.fit(
+        build,
+        keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm),
+        "mse",
+        x,
+        y,
+        batch_size=config.batch_size,
         epochs=config.max_steps // config.log_every,
         steps_per_epoch=config.log_every,
-        callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=stop_when_solved)],
         shuffle=False,
-        verbose=0,
+        seed=seed,
+        callbacks=[StopBelow("loss", config.stop_loss)],
     )
-    seconds = time.perf_counter() - started
+    seconds = sum(history.history["seconds"])
     losses = history.history["loss"]
     rows += [
         dict(record="curve", step=(i + 1) * config.log_every, train_loss=loss)
@@ -193,7 +185,7 @@ def train(config, cell, seed, data, compiled):
 
 
 def run(config):
-    rows, compiled = [], {}
+    rows, trainer = [], Trainer()
     progress = Progress("lstm_memory", len(config.seeds) * len(config.cells))
     for seed in config.seeds:
         # One seed fixes the sequences: training stream, test set and gradient batch.
@@ -204,7 +196,7 @@ def run(config):
         cut = np.cumsum([config.max_steps * config.batch_size, config.test_examples])
         data = list(zip(np.split(x, cut), np.split(y, cut)))
         for cell in config.cells:
-            run_rows = train(config, cell, seed, data, compiled)
+            run_rows = train(trainer, config, cell, seed, data)
             rows += [
                 dict(seed=seed, cell=cell, timesteps=config.timesteps, **row) for row in run_rows
             ]

@@ -48,7 +48,6 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from experiments.claims import Claim, mean_std, mean_std_table
 from experiments.progress import Progress
@@ -62,7 +61,6 @@ from experiments.settings import (
     setting,
     validate,
 )
-from zoo import datasets
 from zoo.normalization import (
     LOAN_FEATURES,
     LOAN_LOG_ODDS,
@@ -70,7 +68,7 @@ from zoo.normalization import (
     gradient_descent_steps,
     student_loans,
 )
-from zoo.training import compile_once, restart
+from zoo.training import Trainer
 
 TITLE = "Feature scaling and normalization layers"
 CONCEPT = (
@@ -168,39 +166,22 @@ def true_model_loss(x, y):
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def train_variant(variant, config, seed, data, compiled):
+def train_variant(trainer, variant, config, seed, data):
     (x, y), (x_val, y_val) = data
     standardized, normalization = VARIANTS[variant]
     if standardized:  # with the training set's statistics only
         mean, std = x.mean(axis=0), x.std(axis=0)
         x, x_val = (x - mean) / std, (x_val - mean) / std
-    keras.utils.set_random_seed(seed)
-    weights = build_normalized_mlp(
-        5, config.hidden_units, normalization, adapt_data=x
-    ).get_weights()
-    batches, steps = datasets.batches(x, y.astype("float32"), config.batch_size, seed)
-    # Compiled once, then restarted (see zoo.training.restart); but a Normalization layer
-    # keeps the statistics it was adapted to outside its weights, so that model is new each seed.
-    key = (variant, seed) if normalization == "input" else variant
-    model = compile_once(
-        compiled,
-        key,
+    model, history = trainer.fit(
         lambda: build_normalized_mlp(5, config.hidden_units, normalization, adapt_data=x),
-        lambda: keras.optimizers.Adam(config.learning_rate),
+        keras.optimizers.Adam(learning_rate=config.learning_rate),
         "binary_crossentropy",
-        steps,
-    )
-    restart(model, weights)
-    validation = (
-        tf.data.Dataset.from_tensor_slices((x_val, y_val.astype("float32"))).batch(4096).cache()
-    )
-    history = model.fit(
-        batches,
-        steps_per_epoch=steps,
+        x,
+        y.astype("float32"),
+        batch_size=config.batch_size,
         epochs=config.epochs,
-        validation_data=validation,
-        shuffle=False,
-        verbose=0,
+        seed=seed,
+        validation_data=(x_val, y_val.astype("float32")),
     )
     rows = [
         dict(record="epoch", variant=variant, epoch=i + 1, val_loss=loss)
@@ -251,7 +232,7 @@ def activation_rows(model, variant, x):
 
 
 def run(config):
-    rows, compiled = [], {}
+    rows, trainer = [], Trainer()
     progress = Progress("normalization", len(config.seeds) * len(VARIANTS))
     for seed in config.seeds:
         rows += [dict(seed=seed, **row) for row in gradient_descent_rows(config, seed)]
@@ -263,7 +244,7 @@ def run(config):
         best = true_model_loss(*data[1])
         rows.append(dict(seed=seed, record="true_model", val_loss=best))
         for variant in VARIANTS:
-            trained = train_variant(variant, config, seed, data, compiled)
+            trained = train_variant(trainer, variant, config, seed, data)
             rows += [dict(seed=seed, **row) for row in trained]
             progress.done(
                 "seed=%d %s: final validation loss %.3f (true model %.3f)",

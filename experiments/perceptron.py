@@ -42,7 +42,6 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from sklearn.datasets import make_circles, make_moons
 
 from experiments.claims import Claim, mean_std, mean_std_table
@@ -60,7 +59,7 @@ from experiments.settings import (
 )
 from zoo.mlp import build_mlp
 from zoo.perceptron import Perceptron, build_perceptron, forward_numpy
-from zoo.training import compile_once, restart
+from zoo.training import Trainer
 
 TITLE = "Perceptrons, hidden layers and forward propagation"
 CONCEPT = (
@@ -149,33 +148,28 @@ def predicted_class(model_name, probabilities):
     )
 
 
-def train(model_name, x, y, config, seed, compiled):
+def train(trainer, model_name, x, y, config, seed):
     """Full-batch Adam from `seed`'s initial weights for this model; returns the model.
 
-    Every task starts a model from the same weights, whatever else ran before. (Setting
-    the seed makes TensorFlow retrace the training step, a fraction of a second for
-    these small models.)
+    Every task starts a model from the same weights, whatever else ran before.
     """
-    keras.utils.set_random_seed(seed)
-    weights = build(model_name).get_weights()
     loss = "binary_crossentropy" if model_name == "neuron" else "sparse_categorical_crossentropy"
-    model = compile_once(
-        compiled,
-        model_name,
-        lambda: build(model_name),
-        lambda: keras.optimizers.Adam(config.learning_rate),
-        loss,
-        config.steps,
-    )
-    restart(model, weights)
     targets = y[:, None].astype("float32") if model_name == "neuron" else y
-    batches = tf.data.Dataset.from_tensors((x, targets)).repeat()  # the whole task, every step
-    model.fit(batches, steps_per_epoch=config.steps, epochs=1, shuffle=False, verbose=0)
+    model, _ = trainer.fit(
+        lambda: build(model_name),
+        keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss,
+        x,
+        targets,
+        batch_size=len(x),  # the whole task, every step
+        steps_per_epoch=config.steps,
+        seed=seed,
+    )
     return model
 
 
 def run(config):
-    rows, compiled = [], {}
+    rows, trainer = [], Trainer()
     progress = Progress("perceptron", len(config.seeds) * len(config.tasks))
     for seed in config.seeds:
         for task in config.tasks:
@@ -194,7 +188,7 @@ def run(config):
                 )
             )
             for model_name in config.models:
-                model = train(model_name, x, y, config, seed, compiled)
+                model = train(trainer, model_name, x, y, config, seed)
                 keras_output = keras.ops.convert_to_numpy(model.predict_on_batch(x))
                 by_hand = forward_numpy(model, x)
                 rows.append(

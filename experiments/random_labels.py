@@ -56,6 +56,7 @@ from experiments.settings import (
 from zoo import corruptions, datasets
 from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
+from zoo.training import Trainer
 
 TITLE = "Fitting random labels"
 CONCEPT = (
@@ -167,35 +168,31 @@ def make_condition(condition, p, train, test, num_classes, seed):
     return x_train, corruptions.corrupt_labels(y_train, p, num_classes, seed=seeds[0]), x_test
 
 
-def train(config, x_train, y_train, x_test, y_test, clean, num_classes, seed):
-    """Trains a fresh MLP and returns one record per epoch."""
-    keras.utils.set_random_seed(seed)  # same initialization for every condition
-    model = build_mlp(x_train.shape[1:], num_classes, config.hidden_units)
+def train(trainer, config, x_train, y_train, x_test, y_test, clean, num_classes, seed):
+    """Trains the seed's MLP, the same initialization for every condition; returns one
+    record per epoch."""
     history = EpochEvaluation.on_splits(
         {"train": (x_train, y_train), "test": (x_test, y_test)},
         subsets={"clean": ("train", clean), "noisy": ("train", ~clean)},
         stop_group="train",
         stop_accuracy=config.target_accuracy,
     )
-    data, steps = datasets.batches(x_train, y_train, config.batch_size, seed)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        steps_per_execution=steps,  # one call per epoch; see datasets.batches
-    )
-    fit = model.fit(
-        data,
-        steps_per_epoch=steps,
+    _, fit = trainer.fit(
+        lambda: build_mlp(x_train.shape[1:], num_classes, config.hidden_units),
+        keras.optimizers.Adam(learning_rate=config.learning_rate),
+        "sparse_categorical_crossentropy",
+        x_train,
+        y_train,
+        batch_size=config.batch_size,
         epochs=config.max_epochs,
+        seed=seed,
         callbacks=[history],
-        shuffle=False,
-        verbose=0,
     )
     return [dict(record, loss=loss) for record, loss in zip(history.history, fit.history["loss"])]
 
 
 def run(config):
-    rows = []
+    rows, trainer = [], Trainer()
     progress = Progress("random_labels", len(config.seeds) * len(trainings(config)))
     for seed in config.seeds:
         train_split, test_split = datasets.load(
@@ -208,7 +205,7 @@ def run(config):
             )
             clean = y_train == train_split[1]
             records = train(
-                config, x_train, y_train, x_test, test_split[1], clean, num_classes, seed
+                trainer, config, x_train, y_train, x_test, test_split[1], clean, num_classes, seed
             )
             rows += [dict(seed=seed, condition=condition, corruption=p, **r) for r in records]
             last = records[-1]

@@ -45,7 +45,6 @@ if __name__ == "__main__":
     script_main(__file__)
 
 import dataclasses
-import time
 
 import keras
 import matplotlib.pyplot as plt
@@ -71,7 +70,7 @@ from experiments.settings import (
 from zoo import datasets
 from zoo.callbacks import correct_and_loss
 from zoo.residual import build_residual_mlp, build_resnet, predictions_without_each_block
-from zoo.training import compile_once, gradients, restart
+from zoo.training import Trainer, gradients
 
 TITLE = "Residual vs plain networks"
 CONCEPT = "Skip connections let a deep network train: without them, adding layers makes even training worse."
@@ -224,47 +223,45 @@ def accuracy_and_loss(probabilities, y):
     return float(correct.mean()), float(losses.mean())
 
 
-def train(config, depth, arm, weights, splits, seed, compiled):
+def train(trainer, config, depth, arm, weights, splits, seed):
     """Trains one network; returns its rows: gradients at init, epochs, final, lesions.
 
     `weights` maps weight paths to initial values; the plain twin takes the residual
     net's values for every weight it has (all but the skip projections).
     """
     (x, y), (x_test, y_test) = splits
-    data, steps = datasets.batches(x, y, config.batch_size, seed)
-    key = (depth, arm, steps)
-    model = compile_once(
-        compiled,
-        key,
-        lambda: build(
+
+    def build_arm():
+        model = build(
             config,
             depth,
             arm,
             config.normalization,
             x.shape[1:],
             datasets.NUM_CLASSES[config.dataset],
-        ),
-        lambda: keras.optimizers.SGD(config.learning_rate, momentum=config.momentum),
+        )
+        for variable in model.weights:
+            variable.assign(weights[variable.path])
+        return model
+
+    rows = gradient_rows(
+        trainer.fresh(build_arm, seed), x[: config.gradient_examples], y[: config.gradient_examples]
+    )
+    steps = -(-len(y) // config.batch_size)
+    cosine = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=config.epochs * steps
+    )
+    model, history = trainer.fit(
+        build_arm,
+        keras.optimizers.SGD(learning_rate=cosine, momentum=config.momentum),
         "sparse_categorical_crossentropy",
-        steps,  # one call per epoch: see datasets.batches
-    )
-    restart(model, [weights[variable.path] for variable in model.weights])
-    rows = gradient_rows(model, x[: config.gradient_examples], y[: config.gradient_examples])
-    # Cosine decay, set once per epoch: a schedule object would be evaluated anew for
-    # every weight at every step, which makes training a third slower here.
-    cosine = keras.callbacks.LearningRateScheduler(
-        lambda epoch: config.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / config.epochs))
-    )
-    started = time.perf_counter()
-    history = model.fit(
-        data,
-        steps_per_epoch=steps,
+        x,
+        y,
+        batch_size=config.batch_size,
         epochs=config.epochs,
-        callbacks=[cosine],
-        shuffle=False,
-        verbose=0,
+        seed=seed,
     )
-    seconds = time.perf_counter() - started
+    seconds = sum(history.history["seconds"])
     rows += [
         dict(record="epoch", epoch=i + 1, train_loss=loss)
         for i, loss in enumerate(history.history["loss"])
@@ -295,7 +292,7 @@ def train(config, depth, arm, weights, splits, seed, compiled):
 
 
 def run(config):
-    rows, compiled = [], {}
+    rows, trainer = [], Trainer()
     num_classes = datasets.NUM_CLASSES[config.dataset]
     progress = Progress("residual_vs_plain", len(config.seeds) * len(config.depth_list) * len(ARMS))
     for seed in config.seeds:
@@ -303,11 +300,15 @@ def run(config):
         x, y = (array[: config.gradient_examples] for array in splits[0])
         for depth in config.depth_list:
             # Both arms start from the same weights.
-            keras.utils.set_random_seed(seed)
-            fresh = build(config, depth, "residual", config.normalization, x.shape[1:], num_classes)
+            fresh = trainer.fresh(
+                lambda: build(
+                    config, depth, "residual", config.normalization, x.shape[1:], num_classes
+                ),
+                seed,
+            )
             weights = {variable.path: variable.numpy() for variable in fresh.weights}
             for arm in ARMS:
-                run_rows = train(config, depth, arm, weights, splits, seed, compiled)
+                run_rows = train(trainer, config, depth, arm, weights, splits, seed)
                 rows += [
                     dict(seed=seed, arm=arm, depth=depth, normalization=config.normalization, **row)
                     for row in run_rows
@@ -325,9 +326,11 @@ def run(config):
             config.gradient_normalizations
         ):  # at init only, no training
             for arm in ARMS if normalization != config.normalization else ():
-                keras.utils.set_random_seed(seed)
-                model = build(
-                    config, config.depth_list[-1], arm, normalization, x.shape[1:], num_classes
+                model = trainer.fresh(
+                    lambda: build(
+                        config, config.depth_list[-1], arm, normalization, x.shape[1:], num_classes
+                    ),
+                    seed,
                 )
                 rows += [
                     dict(

@@ -47,14 +47,12 @@ if __name__ == "__main__":
     script_main(__file__)
 
 import dataclasses
-import time
 from pathlib import Path
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from experiments.claims import Claim, mean_std, mean_std_table
 from experiments.progress import Progress
@@ -71,10 +69,9 @@ from experiments.settings import (
     setting,
     validate,
 )
-from zoo import datasets
 from zoo import series as ts
 from zoo.recurrent import autoregressive_forecast, build_lstm_forecaster
-from zoo.training import compile_once, restart
+from zoo.training import Trainer
 
 TITLE = "Stock forecasting with an autoregressive LSTM"
 CONCEPT = (
@@ -169,44 +166,39 @@ def load_series(config, seed):
 # --- forecasts -------------------------------------------------------------------------
 
 
-def lstm_fit(model, scaled, bounds, config, horizon, seed):
-    """Trains on windows with targets in the training period; early stopping on validation."""
+def fitted_lstm(trainer, horizon, scaled, bounds, config, seed):
+    """A forecaster of `horizon` steps trained on the windows whose targets lie in the
+    training period, stopped early on the validation period; and its `epochs` and `seconds`."""
     train_end, validation_end = bounds
     x, y, _ = ts.windows(scaled, config.window, horizon, stop=train_end)
-    data, steps = datasets.batches(x, y, config.batch_size, seed)
-    validation = (
-        tf.data.Dataset.from_tensor_slices(
-            ts.windows(scaled, config.window, horizon, start=train_end, stop=validation_end)[:2]
-        )
-        .batch(4096)
-        .cache()
-    )
+    validation = ts.windows(scaled, config.window, horizon, start=train_end, stop=validation_end)
     stopping = keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)
-    history = model.fit(
-        data,
-        steps_per_epoch=steps,
+    model, history = trainer.fit(
+        lambda: build_lstm_forecaster(config.window, 1, config.units, horizon),
+        keras.optimizers.Adam(learning_rate=config.learning_rate),
+        "mse",
+        x,
+        y,
+        batch_size=config.batch_size,
         epochs=config.max_epochs,
-        validation_data=validation,
+        seed=seed,
+        validation_data=validation[:2],
         callbacks=[stopping],
-        shuffle=False,
-        verbose=0,
     )
-    return len(history.history["loss"])
+    history = history.history
+    return model, dict(epochs=len(history["loss"]), seconds=sum(history["seconds"]))
 
 
-def lstm_walk_forward(model, scaled, blocks, config):
+def lstm_walk_forward(trainer, model, scaled, blocks, config):
     """One-step forecasts of every test index, block by block; before each block the model
     trains `update_epochs` more on every window whose target precedes the block."""
     forecasts = np.full(len(scaled), np.nan)
     for start, stop in zip(blocks[:-1], blocks[1:]):
         if config.update_epochs:
             x, y, _ = ts.windows(scaled, config.window, stop=start)
-            data = (
-                tf.data.Dataset.from_tensor_slices((x, y))
-                .shuffle(len(y), seed=start)
-                .batch(config.batch_size)
+            trainer.train(
+                model, x, y, batch_size=config.batch_size, epochs=config.update_epochs, seed=start
             )
-            model.fit(data, epochs=config.update_epochs, shuffle=False, verbose=0)
         x, _, origins = ts.windows(scaled, config.window, start=start, stop=stop)
         forecasts[origins] = model.predict_on_batch(x)[:, 0]
     return forecasts
@@ -249,28 +241,7 @@ def horizon_rows(one_step, direct, returns, scaled, scaler, bounds, lags, config
     ]
 
 
-def fitted_lstm(horizon, scaled, bounds, config, seed, compiled):
-    """A forecaster of `horizon` steps, freshly initialized from the global seed, trained by `lstm_fit`."""
-    steps = -(-(bounds[0] - config.window) // config.batch_size)
-    key = (horizon, steps)
-    # Drawn before anything else is built, so the weights do not depend on what was compiled before.
-    weights = build_lstm_forecaster(config.window, 1, config.units, horizon).get_weights()
-    # One call per epoch (see datasets.batches); the walk-forward updates' epochs end where they end.
-    model = compile_once(
-        compiled,
-        key,
-        lambda: build_lstm_forecaster(config.window, 1, config.units, horizon),
-        lambda: keras.optimizers.Adam(config.learning_rate),
-        "mse",
-        steps,
-    )
-    restart(model, weights)
-    started = time.perf_counter()
-    epochs = lstm_fit(model, scaled, bounds, config, horizon, seed)
-    return model, dict(epochs=epochs, seconds=time.perf_counter() - started)
-
-
-def forecast(name, prices, config, seed, compiled):
+def forecast(trainer, name, prices, config, seed):
     """Fits every model to one price series and forecasts its test period.
 
     Returns a dict: `returns`; `bounds` (train end, validation end); `scaler`;
@@ -283,13 +254,13 @@ def forecast(name, prices, config, seed, compiled):
     scaler = ts.Standardizer.fit(returns[: bounds[0]])  # the training period only
     scaled = scaler.transform(returns)
     blocks = np.linspace(bounds[1], len(returns), config.folds + 1).round().astype(int)
-    one_step, training = fitted_lstm(1, scaled, bounds, config, seed, compiled)
-    direct, _ = fitted_lstm(config.horizon, scaled, bounds, config, seed, compiled)
+    one_step, training = fitted_lstm(trainer, 1, scaled, bounds, config, seed)
+    direct, _ = fitted_lstm(trainer, config.horizon, scaled, bounds, config, seed)
     ar_forecasts, lags = ts.ar_walk_forward(returns, bounds, blocks, config.max_lag)
     phi = config.phi if name == "ar1" else 0.0 if name == "random_walk" else None
     # Before the walk-forward updates change the one-step model.
     horizons = horizon_rows(one_step, direct, returns, scaled, scaler, bounds, lags, config, phi)
-    lstm = scaler.inverse(lstm_walk_forward(one_step, scaled, blocks, config))
+    lstm = scaler.inverse(lstm_walk_forward(trainer, one_step, scaled, blocks, config))
     return dict(
         returns=returns,
         bounds=bounds,
@@ -301,8 +272,8 @@ def forecast(name, prices, config, seed, compiled):
     )
 
 
-def run_series(name, prices, config, seed, compiled):
-    result = forecast(name, prices, config, seed, compiled)
+def run_series(trainer, name, prices, config, seed):
+    result = forecast(trainer, name, prices, config, seed)
     returns, lstm = result["returns"], result["forecasts"]["lstm"]
     test = np.arange(result["bounds"][1], len(returns))
     rows = list(result["horizons"])
@@ -332,14 +303,11 @@ def run_series(name, prices, config, seed, compiled):
 
 
 def run(config):
-    rows, compiled = [], {}
+    rows, trainer = [], Trainer()
     progress = Progress("stock_forecast", len(config.seeds) * (3 if config.controls else 1))
     for seed in config.seeds:
-        # Seeded once per seed, not before every model: TensorFlow retraces every compiled
-        # function after the global seed is set, about a second per model here.
-        keras.utils.set_random_seed(seed)
         for name, prices in load_series(config, seed).items():
-            series_rows = run_series(name, prices, config, seed, compiled)
+            series_rows = run_series(trainer, name, prices, config, seed)
             rows += [dict(seed=seed, series=name, **row) for row in series_rows]
             lstm = next(
                 row for row in series_rows if row["record"] == "forecast" and row["model"] == "lstm"

@@ -24,6 +24,8 @@ Example:
     >>> loss, grads = backprop(model, x, y, "cross_entropy")   # one array per model.trainable_weights
 """
 
+import contextlib
+
 import keras
 import numpy as np
 
@@ -39,6 +41,31 @@ DERIVATIVES = {
     "tanh": lambda z: 1 - np.tanh(z) ** 2,
     "sigmoid": lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2,
 }
+
+
+@contextlib.contextmanager
+def float64():
+    """A context in which Keras computes in float64 on every backend: JAX, unlike
+    TensorFlow, makes every array float32 unless 64-bit types are enabled, which this
+    does for the duration (for the whole process: JAX's flag is global, and Keras reads
+    it). Build a float64 model and compute its gradients inside it.
+
+    Example:
+        >>> with float64():
+        ...     model = build_mlp((5,), 3, (4,), dtype="float64")
+        ...     grads = gradients(model, x, y)
+    """
+    if keras.backend.backend() != "jax":
+        yield
+        return
+    import jax
+
+    enabled = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", enabled)
 
 
 def dense_layers(model):

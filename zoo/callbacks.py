@@ -126,6 +126,24 @@ class EpochTimer(keras.callbacks.Callback):
             logs["seconds"] = time.perf_counter() - self._start
 
 
+class StopBelow(keras.callbacks.Callback):
+    """Stops training at the end of the first epoch whose logged `monitor` is below
+    `threshold`: a task counts as solved there, and more training would only cost time.
+
+    Example:
+        >>> model.fit(x, y, epochs=100, callbacks=[StopBelow("loss", 0.01)])
+    """
+
+    def __init__(self, monitor, threshold):
+        super().__init__()
+        self.monitor = monitor
+        self.threshold = threshold
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs[self.monitor] < self.threshold:
+            self.model.stop_training = True
+
+
 def correct_and_loss(probabilities, y):
     """Per example: whether the most probable class is `y`, and the cross-entropy, with
     probabilities clipped as Keras' `sparse_categorical_crossentropy` clips them."""

@@ -226,33 +226,3 @@ def _to_numpy(split):
         ys.append(y)
     x = np.concatenate(xs).astype("float32") / 255.0
     return x, np.concatenate(ys).astype("int64")
-
-
-def batches(x, y, batch_size, seed):
-    """A shuffled, endlessly repeating `tf.data` pipeline and its steps per epoch.
-
-    Pass both to `model.fit(dataset, steps_per_epoch=steps, epochs=...)`. With NumPy
-    arrays, `fit` rebuilds its input pipeline at every epoch, a fixed cost of about
-    40 ms on a 2-core CPU that dominates small experiments; one repeating pipeline
-    pays it once. Shuffling is fixed by `seed` and differs from epoch to epoch.
-
-    To run a whole epoch in one call, compile with `steps_per_execution=steps`, not
-    more: on an endless dataset Keras runs `steps_per_execution` updates per call even
-    when that is more than `steps_per_epoch`, and an "epoch" silently grows.
-
-    A `batch_size` of `len(y)` or more gives full-batch training: the whole set as one
-    batch, every step, not shuffled, since the order of examples in a batch changes
-    nothing (and shuffling thousands of examples per step would cost more than the step).
-    """
-    import tensorflow as tf
-
-    if batch_size >= len(y):
-        return tf.data.Dataset.from_tensors((x, y)).repeat(), 1
-    dataset = (
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-        .repeat()
-        .prefetch(2)
-    )
-    return dataset, -(-len(y) // batch_size)

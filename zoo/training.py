@@ -1,69 +1,331 @@
-"""Helpers for training: compiling a model once and restarting it, and gradients on any backend."""
+"""Training many small models fast, the same way on every backend; gradients on any backend.
+
+A lesson trains the same few architectures again and again: for every seed, learning
+rate or condition, from fresh weights. Built and compiled anew each time, a small Keras
+model spends more time starting (tracing its training step, about a second) than
+training. `Trainer` keeps one compiled model per architecture and training setup, and
+starts every run from freshly drawn weights and a fresh optimizer state, so that a run
+is exactly what a new model would do, at a fraction of the cost:
+
+    trainer = Trainer()
+    for seed in seeds:
+        for rate in rates:
+            model, history = trainer.fit(
+                lambda: build_mlp((40,), 10, (100, 100)),
+                keras.optimizers.SGD(learning_rate=rate, momentum=0.9),
+                "sparse_categorical_crossentropy",
+                x, y, batch_size=64, epochs=20, seed=seed,
+            )
+
+What else it takes care of, and why:
+
+- Batches. One seed fixes the order: every epoch is a new permutation drawn by NumPy from
+  the seed, the same on every backend. On TensorFlow the batches come from one `tf.data`
+  pipeline per run and a whole epoch runs in one call (`steps_per_execution`); on JAX,
+  whose training step is a Python loop over jitted steps anyway, from NumPy.
+- Seeding. Keras draws every layer's initializer seed and every dropout seed from
+  Python's `random` when the layer is built; the Trainer seeds Python's and NumPy's
+  generators before it builds, but not TensorFlow's: `tf.random.set_seed` clears
+  TensorFlow's caches, which costs a retrace.
+- Learning-rate schedules. A `keras.optimizers.schedules.LearningRateSchedule` given as an
+  optimizer's learning rate is applied once per epoch, at the epoch's first step. Evaluated
+  inside the training step, it costs small models about a third of their step time.
+- Timing. Every epoch's training time is logged as `seconds` (see `EpochTimer`).
+"""
+
+import hashlib
+import json
+import math
+import random
+import weakref
 
 import keras
 import numpy as np
 
+from zoo.callbacks import EpochTimer
 
-def restart(model, weights, learning_rate=None):
-    """Puts a compiled model back at the start of training, without recompiling.
 
-    Sets the given initial weights and a fresh optimizer state: the step count and
-    every slot variable (Adam's moment estimates, SGD's momentum) go back to zero; the
-    learning rate stays, or becomes `learning_rate` if given (a learning-rate sweep
-    needs one compiled model, not one per rate). The result trains exactly like a newly built and compiled
-    model with those weights, but reuses the training graph Keras already traced,
-    which on a small model costs more (about a second) than many epochs of training.
+class Trainer:
+    """Trains models built by a function, compiling one model per architecture and setup.
 
-    Args:
-        model: a compiled `keras.Model` that has trained before.
-        weights: the initial weights, e.g. `fresh_model.get_weights()` of a freshly
-            built model of the same architecture.
+    Two runs share a compiled model when the built models have the same configuration and
+    the same non-trainable starting state (a `Normalization` layer's adapted statistics
+    are part of the traced graph), and the optimizers, losses, metrics and, on
+    TensorFlow, the steps per epoch agree; only the learning rate may differ. The shared
+    model is put back at the start of training for every run: every variable (weights,
+    dropout seeds) from the freshly built model, every optimizer variable at zero.
 
-    Example:
-        >>> initial = model.get_weights()
-        >>> model.fit(x, y, epochs=10)                 # traces the training graph
-        >>> restart(model, initial)
-        >>> model.fit(x, y, epochs=10)                 # same run again, no tracing
+    Attributes:
+        compiled: how many models the Trainer has compiled.
+        runs: how many runs it has started.
     """
-    model.set_weights(weights)
-    for variable in model.optimizer.variables:
-        if variable.name != "learning_rate":
-            variable.assign(variable.numpy() * 0)
-    if learning_rate is not None:
-        model.optimizer.learning_rate.assign(learning_rate)
+
+    def __init__(self):
+        self._models = {}
+        self.compiled = 0
+        self.runs = 0
+
+    def fresh(self, build, seed):
+        """The model `build()` returns after seeding with `seed`: where every `fit` with
+        that seed starts."""
+        random.seed(seed)
+        np.random.seed(seed)
+        return build()
+
+    def fit(
+        self,
+        build,
+        optimizer,
+        loss,
+        x,
+        y,
+        *,
+        batch_size,
+        epochs=1,
+        seed,
+        metrics=None,
+        steps_per_epoch=None,
+        shuffle=True,
+        validation_data=None,
+        callbacks=None,
+    ):
+        """Trains `build()`'s model from its seed-drawn weights, like `model.fit`.
+
+        Args:
+            build: a function of no arguments returning an uncompiled model.
+            optimizer: a new Keras optimizer, e.g. `keras.optimizers.SGD(learning_rate=0.1)`.
+            loss: the loss to compile with.
+            x, y: the training data, NumPy arrays.
+            batch_size: examples per step; `len(x)` or more trains on the whole set at every
+                step (full batch).
+            epochs: how many epochs to train.
+            seed: fixes the initial weights, dropout masks and the order of the batches.
+            metrics: passed to `compile`.
+            steps_per_epoch: steps per epoch, if not one pass over `x`: the batches keep
+                coming, a new permutation after every pass, so an "epoch" is then just how
+                often the callbacks and the history look.
+            shuffle: whether each pass takes the examples in a new random order.
+            validation_data: `(x_val, y_val)`, evaluated at the end of every epoch.
+            callbacks: Keras callbacks.
+
+        Returns:
+            `(model, history)`: the trained model, and the `keras.callbacks.History` that
+            `model.fit` returns, whose `history` has every epoch's `seconds` too. The model
+            is the Trainer's: the next `fit` of the same setup trains it again, so keep
+            `model.get_weights()`, not the model, if you need them after.
+        """
+        steps = steps_per_epoch or _steps(len(x), batch_size)
+        fresh = self.fresh(build, seed)
+        model, schedule = self._compiled(
+            fresh, optimizer, loss, metrics, _steps_per_execution(steps, callbacks)
+        )
+        for variable, value in zip(model.variables, fresh.variables, strict=True):
+            variable.assign(value)
+        for variable in model.optimizer.variables:
+            if variable.name != "learning_rate":
+                variable.assign(np.zeros(variable.shape, variable.dtype))
+        callbacks = list(callbacks or [])
+        if schedule is not None:
+            callbacks.insert(
+                0,
+                keras.callbacks.LearningRateScheduler(lambda epoch: float(schedule(epoch * steps))),
+            )
+        self.runs += 1
+        history = self.train(
+            model,
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            seed=seed,
+            steps_per_epoch=steps_per_epoch,
+            shuffle=shuffle,
+            validation_data=validation_data,
+            callbacks=callbacks,
+        )
+        return model, history
+
+    def train(
+        self,
+        model,
+        x,
+        y,
+        *,
+        batch_size,
+        epochs=1,
+        seed,
+        steps_per_epoch=None,
+        shuffle=True,
+        validation_data=None,
+        callbacks=None,
+    ):
+        """Trains `model`, one the Trainer returned, further from where it stands: the
+        same batching as `fit`, without the restart (say, a forecaster updated on new
+        data). Returns the `History`."""
+        steps = steps_per_epoch or _steps(len(x), batch_size)
+        stream = batches(x, y, batch_size, seed, steps * epochs, shuffle=shuffle)
+        if keras.backend.backend() == "tensorflow":
+            # The compiled model runs a fixed number of steps per call. Every epoch still
+            # has `steps` steps if that number divides them, or if there is one epoch (the
+            # stream ends with it); otherwise (or if callbacks need every batch) it is
+            # traced anew.
+            execution = _steps_per_execution(steps, callbacks)
+            current = model.steps_per_execution
+            if (execution == 1 and current != 1) or (epochs > 1 and steps % current):
+                model.steps_per_execution = execution
+                model.make_train_function(force=True)
+            import tensorflow as tf
+
+            stream = _tf_dataset(x, y, batch_size, seed, steps * epochs, shuffle)
+            if validation_data is not None:  # one batch, not a pipeline built every epoch
+                validation_data = tf.data.Dataset.from_tensors(tuple(validation_data))
+        return model.fit(
+            stream,
+            steps_per_epoch=steps,
+            epochs=epochs,
+            validation_data=validation_data,
+            callbacks=[EpochTimer(), *(callbacks or [])],
+            shuffle=False,
+            verbose=0,
+        )
+
+    def _compiled(self, fresh, optimizer, loss, metrics, steps_per_execution):
+        """The compiled model for this setup, its learning rate set; and the optimizer's
+        learning-rate schedule, if it has one."""
+        config = optimizer.get_config()
+        schedule = config["learning_rate"]
+        if isinstance(schedule, dict):  # a serialized LearningRateSchedule
+            schedule = keras.optimizers.schedules.deserialize(schedule)
+            config["learning_rate"] = float(schedule(0))
+        else:
+            schedule = None
+        setup = dict(
+            model=_anonymous(keras.saving.serialize_keras_object(fresh)),
+            state=_digest(fresh.non_trainable_weights),
+            optimizer=[type(optimizer).__name__, {**config, "name": None, "learning_rate": None}],
+            loss=keras.saving.serialize_keras_object(loss),
+            metrics=keras.saving.serialize_keras_object(metrics),
+            steps_per_execution=steps_per_execution,
+        )
+        key = json.dumps(setup, sort_keys=True, default=str)
+        if key not in self._models:
+            model = self._models[key] = fresh
+            model.compile(
+                type(optimizer).from_config(config),
+                loss,
+                metrics=metrics,
+                steps_per_execution=steps_per_execution,
+            )
+            # Built now, not inside the first traced step, where TensorFlow would trace twice.
+            model.optimizer.build(model.trainable_variables)
+            self.compiled += 1
+        model = self._models[key]
+        model.optimizer.learning_rate = config["learning_rate"]
+        return model, schedule
 
 
-def compile_once(cache, key, build, optimizer, loss, steps_per_execution=1):
-    """The model `cache[key]`, built and compiled the first time `key` is asked for.
+def batches(x, y, batch_size, seed, steps, shuffle=True):
+    """The `steps` batches `(x[i], y[i])` a `Trainer` trains on, as NumPy arrays.
 
-    Experiments train the same architecture many times, from fresh weights each time:
-    compile one model per architecture and training setup, and start every run with
-    `restart`. The optimizer's variables are created here too, not inside the first
-    traced training step, where TensorFlow would trace that step twice.
-
-    Args:
-        cache: a dict the compiled models are kept in.
-        key: what tells the models apart, e.g. `(optimizer_name, width, steps)`.
-        build: a function of no arguments returning the uncompiled model.
-        optimizer: a function of no arguments returning a new optimizer, such as
-            `keras.optimizers.SGD` or `lambda: keras.optimizers.Adam(1e-3)`; called
-            only when the model is compiled.
-        loss: the loss to compile with.
-        steps_per_execution: passed to `compile`.
-
-    Example:
-        >>> for seed in seeds:
-        ...     keras.utils.set_random_seed(seed)
-        ...     weights = build().get_weights()          # drawn first: see restart
-        ...     model = compile_once(models, "mlp", build, keras.optimizers.SGD, "mse")
-        ...     restart(model, weights)
-        ...     model.fit(x, y, epochs=10)
+    Pass after pass over the examples, each pass in a new order drawn from `seed` (or in
+    the given order if not `shuffle`), the last batch of a pass smaller if `batch_size`
+    does not divide `len(x)`. A `batch_size` of `len(x)` or more gives the whole set at
+    every step, unshuffled: the order of examples in a batch changes nothing.
     """
-    if key not in cache:
-        model = cache[key] = build()
-        model.compile(optimizer(), loss, steps_per_execution=steps_per_execution)
-        model.optimizer.build(model.trainable_variables)
-    return cache[key]
+    order = _order(len(x), batch_size, seed, steps, shuffle)
+    if order is None:
+        for _ in range(steps):
+            yield x, y
+        return
+    for chosen in _split(order, batch_size, steps):
+        yield x[chosen], y[chosen]
+
+
+def _order(examples, batch_size, seed, steps, shuffle):
+    """One row per pass that `steps` batches need: the order of the examples in that
+    pass. None for full-batch training."""
+    if batch_size >= examples:
+        return None
+    passes = math.ceil(steps / _steps(examples, batch_size))
+    if not shuffle:
+        return np.tile(np.arange(examples), (passes, 1))
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(examples) for _ in range(passes)])
+
+
+def _split(order, batch_size, steps):
+    """The first `steps` batches of indices, pass by pass."""
+    return [
+        row[start : start + batch_size] for row in order for start in range(0, len(row), batch_size)
+    ][:steps]
+
+
+def _tf_dataset(x, y, batch_size, seed, steps, shuffle):
+    """`batches` as a `tf.data` pipeline, which TensorFlow can run a whole epoch of in
+    one call."""
+    import tensorflow as tf
+
+    order = _order(len(x), batch_size, seed, steps, shuffle)
+    if order is None:
+        return tf.data.Dataset.from_tensors((x, y)).repeat(steps)
+    x, y = tf.constant(x), tf.constant(y)
+    return (
+        tf.data.Dataset.from_tensor_slices(order)
+        .flat_map(lambda row: tf.data.Dataset.from_tensor_slices(row).batch(batch_size))
+        .take(steps)
+        .map(lambda chosen: (tf.gather(x, chosen), tf.gather(y, chosen)))
+        .prefetch(2)
+    )
+
+
+def _steps_per_execution(steps, callbacks):
+    """Training steps per call of the compiled training function: on TensorFlow a whole
+    epoch, unless a callback acts before every batch (and must see each one); on JAX one,
+    since JAX runs several steps per call as a Python loop anyway."""
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    base = keras.callbacks.Callback.on_train_batch_begin
+    per_batch = any(type(callback).on_train_batch_begin is not base for callback in callbacks or [])
+    return 1 if per_batch else steps
+
+
+def _steps(examples, batch_size):
+    """Steps in one pass over `examples`."""
+    return 1 if batch_size >= examples else math.ceil(examples / batch_size)
+
+
+def _anonymous(config):
+    """`config` with every name replaced by its order of first appearance: models built
+    alike get layer names that differ only in Keras's counters (`dense_3`, `dense_7`)."""
+    names = {}
+
+    def collect(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "name" and isinstance(value, str):
+                    names.setdefault(value, f"<{len(names)}>")
+                collect(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                collect(value)
+
+    def rename(node):
+        if isinstance(node, dict):
+            return {key: rename(value) for key, value in node.items()}
+        if isinstance(node, list | tuple):
+            return [rename(value) for value in node]
+        return names.get(node, node) if isinstance(node, str) else node
+
+    collect(config)
+    return rename(config)
+
+
+def _digest(variables):
+    """A fingerprint of the variables' values."""
+    digest = hashlib.sha256()
+    for variable in variables:
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(variable)).tobytes())
+    return digest.hexdigest()
 
 
 def classes_predicted(model, x):
@@ -97,14 +359,12 @@ def gradients(model, x, y, loss="sparse_categorical_crossentropy"):
         >>> norms = {w.path: np.linalg.norm(g) for w, g in zip(model.trainable_weights, grads)}
     """
     loss_fn = keras.losses.get(loss)
-    x, y = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
-    non_trainable = [variable.value for variable in model.non_trainable_variables]
 
-    def mean_loss(*trainable):
-        predictions, _ = model.stateless_call(list(trainable), non_trainable, x, training=True)
+    def mean_loss(model, trainable, non_trainable, x, y):
+        predictions, _ = model.stateless_call(trainable, non_trainable, x, training=True)
         return keras.ops.mean(loss_fn(y, predictions))
 
-    return _gradient(mean_loss, [variable.value for variable in model.trainable_variables])
+    return _gradient(mean_loss, model, ("weights", loss), x, y, with_respect_to=0)
 
 
 def input_gradients(model, x, y, loss="mean_squared_error"):
@@ -126,38 +386,60 @@ def input_gradients(model, x, y, loss="mean_squared_error"):
         A NumPy array shaped like `x`.
     """
     loss_fn = keras.losses.get(loss)
-    y = keras.ops.convert_to_tensor(y)
-    trainable = [variable.value for variable in model.trainable_variables]
-    non_trainable = [variable.value for variable in model.non_trainable_variables]
 
-    def total_loss(inputs):
-        predictions, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
+    def total_loss(model, trainable, non_trainable, x, y):
+        predictions, _ = model.stateless_call(trainable, non_trainable, x, training=False)
         # The sum, not the mean: example i's loss is the only one that depends on x[i].
         return keras.ops.sum(loss_fn(y, predictions))
 
-    return _gradient(total_loss, [keras.ops.convert_to_tensor(x)])[0]
+    return _gradient(total_loss, model, ("inputs", loss), x, y, with_respect_to=2)
 
 
-def _gradient(function, arguments):
-    """Gradients of the scalar `function(*arguments)` with respect to each argument,
-    as NumPy arrays, on whichever Keras backend is running."""
+_JAX_GRADIENTS = weakref.WeakKeyDictionary()  # model -> {key: compiled gradient function}
+
+
+def _gradient(function, model, key, x, y, with_respect_to):
+    """Gradients of the scalar `function(model, trainable, non_trainable, x, y)` with
+    respect to its argument number `with_respect_to` (0: the trainable weights, 2: the
+    inputs), as NumPy arrays, on whichever Keras backend is running. On JAX the gradient
+    is compiled once per model and `key`: run op by op, it costs more than a training step."""
+    arguments = [
+        [variable.value for variable in model.trainable_variables],
+        [variable.value for variable in model.non_trainable_variables],
+        keras.ops.convert_to_tensor(x),
+        keras.ops.convert_to_tensor(y),
+    ]
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            tape.watch(arguments)
-            value = function(*arguments)
-        grads = tape.gradient(value, arguments)
+            tape.watch(arguments[with_respect_to])
+            value = function(model, *arguments)
+        grads = tape.gradient(value, arguments[with_respect_to])
     elif backend == "jax":
         import jax
 
-        grads = jax.grad(lambda args: function(*args))(list(arguments))
+        compiled = _JAX_GRADIENTS.setdefault(model, {})
+        if key not in compiled:
+            reference = weakref.ref(model)  # the cache must not keep the model alive
+            compiled[key] = jax.jit(
+                jax.grad(lambda *args: function(reference(), *args), argnums=with_respect_to)
+            )
+        grads = compiled[key](*arguments)
     elif backend == "torch":
         import torch
 
-        arguments = [argument.detach().requires_grad_(True) for argument in arguments]
-        grads = torch.autograd.grad(function(*arguments), arguments)
+        argument = arguments[with_respect_to]
+        watched = (
+            [a.detach().requires_grad_(True) for a in argument]
+            if isinstance(argument, list)
+            else argument.detach().requires_grad_(True)
+        )
+        arguments[with_respect_to] = watched
+        grads = torch.autograd.grad(function(model, *arguments), watched)
     else:
         raise NotImplementedError(f"gradients are not implemented for the {backend!r} backend")
+    if not isinstance(grads, list | tuple):
+        return keras.ops.convert_to_numpy(grads)
     return [keras.ops.convert_to_numpy(grad) for grad in grads]

@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import pytest
 
 from experiments import backprop
@@ -16,7 +17,9 @@ def test_three_ways_of_computing_the_gradient_agree(quick):
     table, _ = quick
     checks = table[table["record"] == "check"]
     assert len(checks) == 2 * 3 * 2  # seeds x activations x losses
-    assert checks["hand_vs_auto"].max() < 1e-10 and checks["hand_vs_fd"].max() < 1e-6
+    # On JAX, Keras reduces float64 tensors in float32 (see tests/zoo/test_backprop.py).
+    keras_float64 = 1e-6 if keras.backend.backend() == "jax" else 1e-10
+    assert checks["hand_vs_auto"].max() < keras_float64 and checks["hand_vs_fd"].max() < 1e-6
 
 
 def test_cross_entropy_learns_faster_than_squared_error(quick):

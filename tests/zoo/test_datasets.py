@@ -74,39 +74,6 @@ def test_tfds_path_with_mock_data(tmp_path):
     assert y_train.dtype == np.int64 and y_train.max() < 10
 
 
-def test_batches_cover_each_example_once_per_epoch():
-    x = np.arange(10, dtype="float32")[:, None]
-    y = np.arange(10)
-    dataset, steps = datasets.batches(x, y, batch_size=4, seed=0)
-    assert steps == 3
-    epochs = [[], []]
-    for step, (_, labels) in enumerate(dataset.take(2 * steps)):
-        epochs[step // steps] += labels.numpy().tolist()
-    assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(10))
-    assert epochs[0] != epochs[1]  # reshuffled every epoch
-
-
-def test_an_epoch_of_batches_is_exactly_steps_updates():
-    from zoo.mlp import build_mlp
-
-    x = np.zeros((100, 4), "float32")
-    y = np.zeros(100, int)
-    dataset, steps = datasets.batches(x, y, batch_size=16, seed=0)
-    model = build_mlp(input_shape=(4,), num_classes=2, hidden_units=(4,))
-    model.compile("sgd", "sparse_categorical_crossentropy", steps_per_execution=steps)
-    model.fit(dataset, steps_per_epoch=steps, epochs=3, shuffle=False, verbose=0)
-    assert int(model.optimizer.iterations) == 3 * steps == 21
-
-
-def test_a_batch_of_the_whole_set_is_full_batch_gradient_descent():
-    x = np.arange(10, dtype="float32")[:, None]
-    y = np.arange(10)
-    dataset, steps = datasets.batches(x, y, batch_size=10, seed=0)
-    assert steps == 1
-    for _, labels in dataset.take(3):  # the same whole set every step
-        assert labels.numpy().tolist() == list(range(10))
-
-
 def test_train_sizes_are_the_offline_datasets_own_and_bound_train_size():
     for name in datasets.OFFLINE:
         (x, _), _ = datasets.load(name)

@@ -1,33 +1,193 @@
 import keras
 import numpy as np
+import pytest
 
 from zoo import datasets
 from zoo.mlp import build_mlp
-from zoo.training import gradients, restart
+from zoo.training import Trainer, batches, gradients
+
+LOSS = "sparse_categorical_crossentropy"
 
 
-def test_a_restarted_model_trains_exactly_like_a_fresh_one():
+@pytest.fixture(scope="module")
+def digits():
     (x, y), _ = datasets.load("digits", seed=0, train_size=200)
+    return x, y
 
-    def fresh():
-        keras.utils.set_random_seed(0)
-        model = build_mlp(x.shape[1:], hidden_units=(16,))
-        model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+
+def sgd(rate=0.05):
+    return keras.optimizers.SGD(learning_rate=rate, momentum=0.9)
+
+
+class StartingWeights(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.weights = self.model.get_weights()
+
+
+def test_every_run_trains_exactly_like_a_new_model(digits):
+    x, y = digits
+
+    def build():
+        return build_mlp(x.shape[1:], hidden_units=(16,), dropout_rate=0.3)
+
+    trainer = Trainer()
+    first, _ = trainer.fit(build, sgd(), LOSS, x, y, batch_size=32, epochs=3, seed=1)
+    first = first.predict_on_batch(x)
+    trainer.fit(build, sgd(0.2), LOSS, x, y, batch_size=32, epochs=2, seed=2)  # in between
+    again, _ = trainer.fit(build, sgd(), LOSS, x, y, batch_size=32, epochs=3, seed=1)
+    assert trainer.compiled == 1 and trainer.runs == 3
+    np.testing.assert_array_equal(again.predict_on_batch(x), first)
+
+    new = trainer.fresh(build, 1)  # built, compiled and fitted by hand on the same batches
+    new.compile(sgd(), LOSS)
+    new.fit(batches(x, y, 32, 1, 21), steps_per_epoch=7, epochs=3, shuffle=False, verbose=0)
+    np.testing.assert_allclose(new.predict_on_batch(x), first, rtol=1e-5, atol=1e-6)
+
+
+def test_a_run_starts_from_the_weights_fresh_draws(digits):
+    x, y = digits
+    build = lambda: build_mlp(x.shape[1:], hidden_units=(8,))  # noqa: E731
+    start = StartingWeights()
+    Trainer().fit(build, sgd(), LOSS, x, y, batch_size=50, seed=4, callbacks=[start])
+    for trained_from, drawn in zip(start.weights, Trainer().fresh(build, 4).get_weights()):
+        np.testing.assert_array_equal(trained_from, drawn)
+    other = Trainer().fresh(build, 5).get_weights()[0]
+    assert not np.array_equal(other, start.weights[0])
+
+
+def test_one_model_is_compiled_per_architecture_and_setup(digits):
+    x, y = digits
+    trainer = Trainer()
+
+    def run(optimizer, width=8, batch_size=50):
+        model, _ = trainer.fit(
+            lambda: build_mlp(x.shape[1:], hidden_units=(width,)),
+            optimizer,
+            LOSS,
+            x,
+            y,
+            batch_size=batch_size,
+            seed=0,
+        )
         return model
 
-    def fit(model):
-        keras.utils.set_random_seed(0)
-        data, steps = datasets.batches(x, y, 32, seed=0)
-        model.fit(data, steps_per_epoch=steps, epochs=3, shuffle=False, verbose=0)
-        return model.predict_on_batch(x)
+    model = run(sgd(0.1))
+    assert run(sgd(0.01)) is model  # the learning rate is only a value
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+    assert int(model.optimizer.iterations) == 4  # a fresh optimizer: one epoch of 4 steps
+    assert run(sgd(0.1), width=16) is not model
+    assert run(keras.optimizers.SGD(learning_rate=0.1, momentum=0.5)) is not model
+    assert run(keras.optimizers.Adam(learning_rate=0.1)) is not model
+    assert trainer.compiled == 4
 
-    reused = fresh()
-    initial = reused.get_weights()
-    fit(reused)
-    restart(reused, initial)
-    assert int(reused.optimizer.iterations) == 0
-    assert float(reused.optimizer.learning_rate) == np.float32(0.01)
-    np.testing.assert_allclose(fit(reused), fit(fresh()), rtol=1e-5, atol=1e-6)
+
+def test_a_normalization_layer_adapted_to_other_data_gets_its_own_model(digits):
+    x, y = digits
+    x = x.reshape(len(x), -1)
+
+    def build(data):
+        normalize = keras.layers.Normalization()
+        normalize.adapt(data)
+        dense = keras.layers.Dense(10, activation="softmax")
+        return keras.Sequential([keras.Input(x.shape[1:]), normalize, dense])
+
+    trainer = Trainer()
+    for data in (x, x * 2, x):
+        trainer.fit(lambda: build(data), sgd(), LOSS, x, y, batch_size=50, seed=0)
+    assert trainer.compiled == 2
+
+
+def test_a_learning_rate_schedule_is_applied_once_per_epoch(digits):
+    x, y = digits
+    cosine = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=5 * 4)
+    _, history = Trainer().fit(
+        lambda: build_mlp(x.shape[1:], hidden_units=(8,)),
+        keras.optimizers.SGD(learning_rate=cosine),
+        LOSS,
+        x,
+        y,
+        batch_size=50,
+        epochs=5,
+        seed=0,
+    )
+    expected = [float(cosine(epoch * 4)) for epoch in range(5)]
+    np.testing.assert_allclose(history.history["learning_rate"], expected, rtol=1e-6)
+    assert len(history.history["seconds"]) == 5  # every epoch timed
+
+
+def test_every_epoch_has_its_steps_also_when_training_goes_on_with_other_data(digits):
+    x, y = digits
+    trainer = Trainer()
+    model, _ = trainer.fit(
+        lambda: build_mlp(x.shape[1:], hidden_units=(8,)),
+        sgd(),
+        LOSS,
+        x,
+        y,
+        batch_size=16,
+        epochs=3,
+        seed=0,
+    )
+    assert int(model.optimizer.iterations) == 3 * 13
+    for examples, epochs in ((150, 1), (150, 2), (90, 3)):  # 10, 10 and 6 steps per epoch
+        before = int(model.optimizer.iterations)
+        trainer.train(model, x[:examples], y[:examples], batch_size=16, epochs=epochs, seed=0)
+        assert int(model.optimizer.iterations) - before == epochs * -(-examples // 16)
+
+
+def test_steps_per_epoch_streams_on_across_passes(digits):
+    x, y = digits
+    model, history = Trainer().fit(
+        lambda: build_mlp(x.shape[1:], hidden_units=(8,)),
+        sgd(),
+        LOSS,
+        x,
+        y,
+        batch_size=64,
+        epochs=5,
+        steps_per_epoch=3,
+        seed=0,
+    )
+    assert int(model.optimizer.iterations) == 15 and len(history.history["loss"]) == 5
+
+
+def test_a_callback_acting_before_every_batch_sees_every_batch(digits):
+    from zoo.optimization import LearningRateRangeTest
+
+    x, y = digits
+    finder = LearningRateRangeTest(1e-4, 1.0, steps=12)  # refuses to run several steps per call
+    Trainer().fit(
+        lambda: build_mlp(x.shape[1:], hidden_units=(8,)),
+        sgd(),
+        LOSS,
+        x,
+        y,
+        batch_size=50,
+        epochs=3,
+        seed=0,
+        callbacks=[finder],
+    )
+    assert len(finder.losses) == 12
+
+
+def test_batches_cover_each_example_once_per_pass_in_a_new_order():
+    x = np.arange(10, dtype="float32")[:, None]
+    y = np.arange(10)
+    labels = [batch_y.tolist() for _, batch_y in batches(x, y, 4, seed=0, steps=6)]
+    assert [len(batch) for batch in labels] == [4, 4, 2] * 2
+    passes = sum(labels[:3], []), sum(labels[3:], [])
+    assert sorted(passes[0]) == sorted(passes[1]) == list(range(10))
+    assert passes[0] != passes[1]
+    assert [b.tolist() for _, b in batches(x, y, 4, seed=0, steps=6)] == labels  # seeded
+    in_order = [b.tolist() for _, b in batches(x, y, 4, seed=0, steps=3, shuffle=False)]
+    assert in_order == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_a_batch_of_the_whole_set_is_full_batch_gradient_descent():
+    x = np.arange(10, dtype="float32")[:, None]
+    y = np.arange(10)
+    for _, labels in batches(x, y, 10, seed=0, steps=3):  # the same whole set every step
+        assert labels.tolist() == list(range(10))
 
 
 def test_gradients_match_the_closed_form_of_softmax_regression():
@@ -67,37 +227,6 @@ def test_input_gradients_match_the_closed_form_of_linear_regression():
     kernel, bias = model.get_weights()
     expected = 2 * (x @ kernel + bias - y) * kernel[:, 0]  # d (per-example squared error) / dx
     np.testing.assert_allclose(input_gradients(model, x, y), expected, rtol=1e-4, atol=1e-6)
-
-
-def test_restart_can_set_a_new_learning_rate():
-    model = build_mlp(input_shape=(4,), hidden_units=(4,))
-    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
-    model.optimizer.build(model.trainable_variables)
-    restart(model, model.get_weights(), learning_rate=0.5)
-    assert float(model.optimizer.learning_rate) == 0.5
-
-
-def test_compile_once_compiles_a_model_per_key_with_its_optimizer_built():
-    from zoo.training import compile_once
-
-    models, built = {}, []
-
-    def build():
-        built.append(1)
-        return build_mlp(input_shape=(4,), hidden_units=(4,))
-
-    first = compile_once(
-        models,
-        "a",
-        build,
-        lambda: keras.optimizers.Adam(0.01),
-        "sparse_categorical_crossentropy",
-        3,
-    )
-    assert compile_once(models, "a", build, keras.optimizers.SGD, "mse") is first
-    assert len(built) == 1 and isinstance(first.optimizer, keras.optimizers.Adam)
-    assert first.optimizer.built and first.steps_per_execution == 3
-    assert compile_once(models, "b", build, keras.optimizers.SGD, "mse") is not first
 
 
 def test_classes_predicted_counts_the_distinct_answers():
