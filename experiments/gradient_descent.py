@@ -152,13 +152,14 @@ class Config:
         }
 
 
-# Quick: 1,000 training signals, shorter runs, fewer noise measurements, 2 seeds.
+# Quick: 1,000 training signals, shorter runs, fewer batch sizes for the noise, 2 seeds.
+# The noise keeps its 64 draws per batch size: with 16, the slope after training scatters
+# by about 0.13 from seed to seed, half the claim's tolerance.
 QUICK = dict(
     train_size=1000,
     epochs=(1, 5, 15, 50),
     learning_rates=tuple(4.0**k for k in range(-3, 2)),
     noise_batch_sizes=(1, 4, 16, 64),
-    noise_draws=16,
     seeds=(0, 1),
 )
 

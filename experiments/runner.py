@@ -6,6 +6,7 @@
     python -m experiments show NAME                # the concept, the claims, the committed verdicts
     python -m experiments report [--out DIR]
     python -m experiments check [NAME ...] [--results DIR] [--against DIR] [--tolerance T]
+    python -m experiments bench [--out DIR] [--repeats N] [--no-quick-runs]
 
 An experiment's `run(config)` computes a table and touches no file; this module writes
 `DIR/NAME/` through `experiments.storage`, all at once and only after the whole run has
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 import experiments
-from experiments import settings, storage
+from experiments import bench, settings, storage
 from experiments.storage import RESULTS_DIR, SCRATCH_DIR, ResultsError, UsageError
 
 log = logging.getLogger("experiments")
@@ -163,6 +164,8 @@ def rebuild_reports(out_dir=RESULTS_DIR):
             rebuilt[name] = {**files, **report.render(experiments.get(name), table, record)}
         for name, files in rebuilt.items():
             storage.replace_folder(Path(out_dir) / name, files)
+        if (Path(out_dir) / "bench" / "bench.csv").is_file():
+            bench.rebuild(Path(out_dir) / "bench")
         write_index(out_dir)
 
 
@@ -381,6 +384,14 @@ def _parser():
         default=0.0,
         help="largest difference allowed between numbers (absolute and relative)",
     )
+    bench = commands.add_parser(
+        "bench", help="time training per backend; writes DIR/bench/ (see experiments/bench.py)"
+    )
+    bench.add_argument("--out", default=RESULTS_DIR, help="results folder")
+    bench.add_argument("--repeats", type=int, default=5, help="repeats per measurement")
+    bench.add_argument(
+        "--no-quick-runs", action="store_true", help="skip timing the experiments' quick runs"
+    )
     parser.run_parser = run
     return parser
 
@@ -426,9 +437,10 @@ def main(argv=None):
             rebuild_reports(storage.check_readable(args.out))
             print(f"rebuilt the reports in {_shown(args.out)}/")
             return 0
-        return {"run": command_run, "show": command_show, "check": command_check}[args.command](
-            args
+        commands = dict(
+            run=command_run, show=command_show, check=command_check, bench=bench.command_bench
         )
+        return commands[args.command](args)
     except SystemExit as exit:  # --help
         return exit.code or 0
     except UsageError as error:

@@ -5,6 +5,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import pytest  # noqa: E402
 
 
+def pytest_report_header(config):
+    """Which backend this run tests: CI runs the suite once per backend."""
+    import keras
+
+    return f"keras backend: {keras.backend.backend()}"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cache_dir(tmp_path_factory):
     """Generated datasets go to a temporary cache, not the user's."""

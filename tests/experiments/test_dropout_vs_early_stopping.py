@@ -8,6 +8,7 @@ import pytest
 
 from experiments import dropout_vs_early_stopping as experiment
 from zoo import datasets
+from zoo.training import Trainer
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,9 @@ def test_restored_weights_give_the_logged_test_accuracy_of_the_kept_epoch():
     (x, y), (x_test, y_test) = datasets.load("digits", seed=0, train_size=400)
     splits = ((x[:300], y[:300]), (x[300:], y[300:]), (x_test, y_test))
     condition = experiment.Condition("early_stop_val_loss", stopping="val_loss")
-    model, records = experiment.train(config, condition, splits, np.ones(300, bool), 10, seed=0)
+    model, records = experiment.train(
+        Trainer(), config, condition, splits, np.ones(300, bool), 10, seed=0
+    )
     kept = records[records[0]["kept_epoch"] - 1]
     accuracy = np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test)
     assert accuracy == pytest.approx(kept["test_accuracy"])

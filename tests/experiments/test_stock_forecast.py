@@ -2,7 +2,6 @@
 
 import json
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +10,7 @@ from experiments import stock_forecast
 from experiments.runner import main
 from experiments.stock_forecast import Config, forecast_rows, horizon_mse
 from zoo import series as ts
+from zoo.training import Trainer
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +80,8 @@ TINY = Config(
 )
 
 
-def _forecasts(prices, compiled):
-    keras.utils.set_random_seed(0)
-    return stock_forecast.forecast("tiny", prices, TINY, 0, compiled)
+def _forecasts(prices, trainer):
+    return stock_forecast.forecast(trainer, "tiny", prices, TINY, 0)
 
 
 def test_changing_the_future_changes_no_forecast_made_before_it():
@@ -92,8 +91,8 @@ def test_changing_the_future_changes_no_forecast_made_before_it():
     changed.iloc[last_known + 1 :] *= np.exp(
         np.random.default_rng(1).normal(0, 0.05, 400 - last_known - 1)
     )
-    compiled = {}
-    before, after = _forecasts(prices, compiled), _forecasts(changed, compiled)
+    trainer = Trainer()  # the second run restarts the first one's compiled models
+    before, after = _forecasts(prices, trainer), _forecasts(changed, trainer)
     assert before["bounds"][1] < last_known
     for model, forecasts in before["forecasts"].items():
         # forecasts[i] predicts the return into day i + 1, from prices up to day i.
@@ -111,8 +110,8 @@ def test_the_scaler_is_fitted_on_the_training_period_only():
     changed = prices.copy()
     # A wild later period.
     changed.iloc[train_end + 1 :] *= 3.0 ** np.arange(1, len(prices) - train_end)
-    compiled = {}
-    assert _forecasts(prices, compiled)["scaler"] == _forecasts(changed, compiled)["scaler"]
+    trainer = Trainer()
+    assert _forecasts(prices, trainer)["scaler"] == _forecasts(changed, trainer)["scaler"]
 
 
 # --- data from a file --------------------------------------------------------------------
