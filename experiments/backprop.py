@@ -47,7 +47,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.claims import Claim, by_record, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
     at_least,
@@ -249,31 +249,33 @@ def run(config):
         training, model = train_rows(trainer, config, seed, splits)
         rows += [dict(seed=seed, **row) for row in training]
         rows += [dict(seed=seed, **row) for row in slice_rows(model, *splits[0], config, seed)]
-        reached = epochs_to_target(pd.DataFrame(training).assign(seed=seed), TARGET_ACCURACY)
+        reached = epochs_to_target(
+            by_record(dict(seed=seed, **row) for row in training), TARGET_ACCURACY
+        )
         progress.done(
             "seed=%d epochs to %.2f test accuracy: %s",
             seed,
             TARGET_ACCURACY,
             ", ".join(f"{loss} {epoch:.0f}" for (_, loss), epoch in reached.items()),
         )
-    return pd.DataFrame(rows)
+    return by_record(rows)
 
 
 # --- summaries of the table --------------------------------------------------------
 
 
-def epochs_to_target(table, target):
+def epochs_to_target(tables, target):
     """Per seed and loss: the first epoch with test accuracy >= target (NaN: never)."""
-    epochs = table[table["record"] == "epoch"]
+    epochs = tables["epoch"]
     hit = epochs[epochs["test_accuracy"] >= target].groupby(["seed", "loss"])["epoch"].min()
     return hit.reindex(epochs.set_index(["seed", "loss"]).index.unique())
 
 
-def summarize(table):
-    checks = table[table["record"] == "check"]
-    epochs = table[table["record"] == "epoch"]
+def summarize(tables):
+    checks = tables["check"]
+    epochs = tables["epoch"]
     final = epochs[epochs["epoch"] == epochs["epoch"].max()].set_index(["seed", "loss"])
-    final["epochs_to_target"] = epochs_to_target(table, TARGET_ACCURACY)
+    final["epochs_to_target"] = epochs_to_target(tables, TARGET_ACCURACY)
     summary = mean_std_table(
         checks.assign(network="gradient check, " + checks["activation"]),
         ["network", "loss"],
@@ -298,8 +300,8 @@ def summarize(table):
 # --- claims --------------------------------------------------------------------------
 
 
-def _gradients_agree(table):
-    checks = table[table["record"] == "check"]
+def _gradients_agree(tables):
+    checks = tables["check"]
     if checks.empty:
         raise KeyError("no gradient checks")
     measured = {
@@ -314,14 +316,12 @@ def _gradients_agree(table):
     ) <= 1e-5
 
 
-def _cross_entropy_faster(table):
-    saturation = table[table["record"] == "saturation"].set_index(["margin", "loss"])[
-        "gradient_norm"
-    ]
+def _cross_entropy_faster(tables):
+    saturation = tables["saturation"].set_index(["margin", "loss"])["gradient_norm"]
     margin = saturation.index.get_level_values("margin").max()
     ratio = saturation[margin, "cross_entropy"] / saturation[margin, "mse"]
-    reached = epochs_to_target(table, TARGET_ACCURACY).unstack("loss")
-    epochs = int(table.loc[table["record"] == "epoch", "epoch"].max())
+    reached = epochs_to_target(tables, TARGET_ACCURACY).unstack("loss")
+    epochs = int(tables["epoch"]["epoch"].max())
     measured = {
         f"gradient ratio at margin {margin:g}": float(ratio),
         "cross-entropy epochs to 0.9": mean_std(reached["cross_entropy"]),
@@ -365,9 +365,9 @@ CLAIMS = [
 COLORS = {"cross_entropy": "C0", "mse": "C3"}
 
 
-def plot_saturation(table):
-    rows = table[table["record"] == "saturation"]
-    epochs = table[table["record"] == "epoch"]
+def plot_saturation(tables):
+    rows = tables["saturation"]
+    epochs = tables["epoch"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for loss in LOSSES:
         curve = rows[rows["loss"] == loss]
@@ -398,9 +398,9 @@ def plot_saturation(table):
     return figure
 
 
-def plot_landscape(table):
-    slices = table[table["record"] == "slice"]
-    plane = table[(table["record"] == "plane") & (table["seed"] == table["seed"].min())]
+def plot_landscape(tables):
+    slices = tables["slice"]
+    plane = tables["plane"][tables["plane"]["seed"] == tables["plane"]["seed"].min()]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for seed, curve in slices.groupby("seed"):
         left.plot(curve["alpha"], curve["train_loss"], label=f"seed {int(seed)}")

@@ -69,8 +69,9 @@ class NotMeasured(Exception):
 
 
 def measured_rows(rows, what):
-    """`rows` of a table, or `NotMeasured` when there are none: the run left out `what`."""
-    if len(rows) == 0:
+    """`rows` of a table, or `NotMeasured` when there are none (or no table, None): the run
+    left out `what`."""
+    if rows is None or len(rows) == 0:
         raise NotMeasured(f"the run has no {what}")
     return rows
 
@@ -188,3 +189,14 @@ def headline(measured, keys=(), width=120):
     else:
         text = format_measured(measured)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def by_record(rows):
+    """Row dicts with a `record` key (what kind of measurement each is) as one table per
+    kind, `{record: DataFrame}` in order of first appearance: each table has only the
+    columns its own rows have, not every kind's."""
+    kinds = {}
+    for row in rows:
+        fields = dict(row)
+        kinds.setdefault(fields.pop("record"), []).append(fields)
+    return {kind: pd.DataFrame(members) for kind, members in kinds.items()}

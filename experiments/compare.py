@@ -5,6 +5,7 @@ no two runs share.
 """
 
 import numpy as np
+import pandas as pd
 
 from experiments import storage
 from experiments.storage import ResultsError
@@ -30,7 +31,7 @@ def folders(ours, theirs, tolerance=0.0):
     except ResultsError as error:
         return [str(error)]
     lines = _settings(record, other_record) + lines
-    lines += _tables(_untimed(table), _untimed(other_table), tolerance)
+    lines += _all_tables(table, other_table, tolerance)
     backends = [r.get("backend", "tensorflow") for r in (record, other_record)]
     if lines and backends[0] != backends[1]:
         lines.append(f"(the runs used different backends: {backends[0]} vs {backends[1]})")
@@ -55,6 +56,20 @@ def _verdicts(ours, theirs):
         f"claim {key}: {ours.get(key, 'absent')} vs {theirs.get(key, 'absent')}"
         for key in list(dict.fromkeys([*ours, *theirs]))
         if ours.get(key) != theirs.get(key)
+    ]
+
+
+def _all_tables(tables, others, tolerance):
+    """The differences between two runs' tables: a DataFrame each, or `{name: DataFrame}`."""
+    if isinstance(tables, pd.DataFrame) and isinstance(others, pd.DataFrame):
+        return _tables(_untimed(tables), _untimed(others), tolerance)
+    tables, others = (storage.check_tables(t) for t in (tables, others))
+    if list(tables) != list(others):
+        return [f"tables differ: {', '.join(tables)} vs {', '.join(others)}"]
+    return [
+        f"{name}: {line}"
+        for name in tables
+        for line in _tables(_untimed(tables[name]), _untimed(others[name]), tolerance)
     ]
 
 

@@ -53,9 +53,8 @@ import dataclasses
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
-from experiments.claims import Claim, mean_std, mean_std_table, run_outcomes
+from experiments.claims import Claim, by_record, mean_std, mean_std_table, run_outcomes
 from experiments.progress import Progress
 from experiments.settings import (
     at_most,
@@ -243,7 +242,7 @@ def run(config):
         if trained[1] is not None:
             probe.set_weights(trained[1])
             rows += noise_rows(probe, x, y, config, seed, "after training")
-    return pd.DataFrame(rows)
+    return by_record(rows)
 
 
 def noise_rows(model, x, y, config, seed, point):
@@ -266,16 +265,16 @@ def noise_rows(model, x, y, config, seed, point):
 # --- summaries of the table --------------------------------------------------------
 
 
-def run_summary(table):
+def run_summary(tables):
     """One row per seed, batch size and learning rate: the start, the end, and whether the
     run was stable (see `experiments.claims.run_outcomes`)."""
-    train = table[table["record"] == "train"]
+    train = tables["train"]
     summary = run_outcomes(train.groupby(["seed", "batch_size", "learning_rate"]))
     summary["stable"] = ~summary["unstable"]
     return summary
 
 
-def largest_stable_rate(table):
+def largest_stable_rate(tables):
     """Per seed and batch size: the largest rate below the smallest unstable one (NaN: none)."""
 
     def largest(runs):
@@ -284,15 +283,15 @@ def largest_stable_rate(table):
         below = runs.index[runs.index < unstable.min()] if len(unstable) else runs.index
         return below.max() if len(below) else np.nan
 
-    return run_summary(table).groupby(["seed", "batch_size"]).apply(largest)
+    return run_summary(tables).groupby(["seed", "batch_size"]).apply(largest)
 
 
-def best_curves(table):
+def best_curves(tables):
     """The measurements of each seed's and batch size's best run (lowest final loss), with
     the wall seconds its updates took: updates times the batch size's median seconds per update."""
-    summary = run_summary(table)
+    summary = run_summary(tables)
     best = summary[np.isfinite(summary["final"])].groupby(["seed", "batch_size"])["final"].idxmin()
-    train = table[table["record"] == "train"].set_index(["seed", "batch_size", "learning_rate"])
+    train = tables["train"].set_index(["seed", "batch_size", "learning_rate"])
     curves = train.loc[list(best)].reset_index()
     timed = train[train["update"] > 0].copy()
     timed["per_update"] = timed["seconds"] / timed.groupby(level=[0, 1, 2])["update"].diff().fillna(
@@ -310,10 +309,10 @@ def loss_at(curves, column, limits):
     return within.groupby(["seed", "batch_size"])["train_loss"].last().unstack("batch_size")
 
 
-def per_epoch_and_second(table):
+def per_epoch_and_second(tables):
     """Losses at a common number of epochs (the full batch's first measurement) and at a
     common wall time (the shortest of the best runs), per seed and batch size."""
-    curves = best_curves(table)
+    curves = best_curves(tables)
     full = curves["batch_size"].max()
     first = (
         curves[(curves["batch_size"] == full) & (curves["update"] > 0)]
@@ -329,10 +328,10 @@ def per_epoch_and_second(table):
     )
 
 
-def summarize(table):
-    curves = best_curves(table)
+def summarize(tables):
+    curves = best_curves(tables)
     last = curves.groupby(["seed", "batch_size"]).last()
-    last["largest_stable"] = largest_stable_rate(table)
+    last["largest_stable"] = largest_stable_rate(tables)
     last["ms_per_update"] = 1000 * last["seconds_per_update"]
     last["seconds_per_epoch"] = last["seconds_per_update"] * last["updates_per_epoch"]
     return mean_std_table(
@@ -353,9 +352,9 @@ def summarize(table):
 # --- claims --------------------------------------------------------------------------
 
 
-def noise_slopes(table):
+def noise_slopes(tables):
     """Per seed and point: the slope of log variance against log batch size."""
-    noise = table[table["record"] == "noise"]
+    noise = tables["noise"]
     if noise.empty:
         raise KeyError("no gradient noise measured")
     return noise.groupby(["point", "seed"]).apply(
@@ -363,16 +362,16 @@ def noise_slopes(table):
     )
 
 
-def _noise_falls_as_1_over_b(table):
-    slopes = noise_slopes(table)
+def _noise_falls_as_1_over_b(tables):
+    slopes = noise_slopes(tables)
     measured = {
         f"slope, {point}": mean_std(slopes[point]) for point in slopes.index.unique("point")
     }
     return measured, bool((slopes - (-1)).abs().max() <= SLOPE_TOLERANCE)
 
 
-def _small_batches_per_epoch(table):
-    losses, epochs, _, _ = per_epoch_and_second(table)
+def _small_batches_per_epoch(tables):
+    losses, epochs, _, _ = per_epoch_and_second(tables)
     full = losses.columns.max()
     measured = {"epochs compared": mean_std(epochs)}
     measured |= {f"B={size} loss": mean_std(losses[size]) for size in losses.columns}
@@ -380,8 +379,8 @@ def _small_batches_per_epoch(table):
     return measured, bool(smaller.lt(losses[full], axis=0).all().all())
 
 
-def _minibatch_per_second(table):
-    _, _, losses, seconds = per_epoch_and_second(table)
+def _minibatch_per_second(tables):
+    _, _, losses, seconds = per_epoch_and_second(tables)
     one, full = losses.columns.min(), losses.columns.max()
     measured = {"seconds compared": mean_std(seconds)}
     measured |= {f"B={size} loss": mean_std(losses[size]) for size in losses.columns}
@@ -392,8 +391,8 @@ def _minibatch_per_second(table):
     return measured, bool((best_middle < losses[one]).all() and (best_middle < losses[full]).all())
 
 
-def _stable_rate_grows(table):
-    stable = largest_stable_rate(table).unstack("batch_size")
+def _stable_rate_grows(tables):
+    stable = largest_stable_rate(tables).unstack("batch_size")
     measured = {
         f"B={size}: log2 largest stable rate": mean_std(np.log2(stable[size]))
         for size in stable.columns
@@ -452,8 +451,8 @@ CLAIMS = [
 # --- plots ---------------------------------------------------------------------------
 
 
-def plot_noise(table):
-    noise = table[table["record"] == "noise"]
+def plot_noise(tables):
+    noise = tables["noise"]
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for point, rows in noise.groupby("point", sort=False):
         mean = rows.groupby("batch_size")["variance"].mean()
@@ -469,8 +468,8 @@ def plot_noise(table):
     return figure
 
 
-def plot_progress(table):
-    curves = best_curves(table)
+def plot_progress(tables):
+    curves = best_curves(tables)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for size, rows in curves.groupby("batch_size"):
         label = f"B={size}" + (" (full)" if size == curves["batch_size"].max() else "")
@@ -495,8 +494,8 @@ def plot_progress(table):
     return figure
 
 
-def plot_stability(table):
-    summary = run_summary(table).reset_index()
+def plot_stability(tables):
+    summary = run_summary(tables).reset_index()
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for size, rows in summary.groupby("batch_size"):
         mean = rows.groupby("learning_rate").agg({"final": "mean", "stable": "all"})

@@ -52,7 +52,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std, mean_std_table, run_outcomes
+from experiments.claims import Claim, by_record, mean_std, mean_std_table, run_outcomes
 from experiments.progress import Progress
 from experiments.settings import (
     at_most,
@@ -286,26 +286,26 @@ def run(config):
             )
         )
         progress.done("seed=%d the tuner picks rate %.3g, width %d", seed, rate, width)
-    return pd.DataFrame(rows)
+    return by_record(rows)
 
 
 # --- summaries of the table --------------------------------------------------------
 
 
-def sweep_summary(table):
+def sweep_summary(tables):
     """One row per seed, optimizer and rate: the start, the final training loss, whether the
     run was unstable (see `experiments.claims.run_outcomes`), and the lowest validation
     loss over the epochs."""
-    runs = table[table["record"] == "sweep"].groupby(["seed", "optimizer", "learning_rate"])
+    runs = tables["sweep"].groupby(["seed", "optimizer", "learning_rate"])
     summary = run_outcomes(runs)
     summary["best_val"] = runs["val_loss"].min()
     return summary
 
 
-def best_rates(table, column):
+def best_rates(tables, column):
     """Per seed and optimizer: the rate with the lowest `column` of `sweep_summary`."""
     return (
-        sweep_summary(table)[column]
+        sweep_summary(tables)[column]
         .dropna()
         .groupby(["seed", "optimizer"])
         .idxmin()
@@ -313,7 +313,7 @@ def best_rates(table, column):
     )
 
 
-def near_best_width(table):
+def near_best_width(tables):
     """Per seed and optimizer: how many decades of learning rate, around the best, keep the
     final training loss within WITHIN of the best.
 
@@ -340,23 +340,21 @@ def near_best_width(table):
 
         return float(edge(1) - edge(-1))
 
-    return sweep_summary(table).groupby(["seed", "optimizer"]).apply(width)
+    return sweep_summary(tables).groupby(["seed", "optimizer"]).apply(width)
 
 
-def summarize(table):
-    summary = sweep_summary(table)
+def summarize(tables):
+    summary = sweep_summary(tables)
     per_run = pd.DataFrame(
         {
-            "best_rate": best_rates(table, "final"),
+            "best_rate": best_rates(tables, "final"),
             "best_final": summary["final"].groupby(["seed", "optimizer"]).min(),
-            "best_val_rate": best_rates(table, "best_val"),
-            "width": near_best_width(table),
+            "best_val_rate": best_rates(tables, "best_val"),
+            "width": near_best_width(tables),
             "unstable": summary["unstable"].groupby(["seed", "optimizer"]).sum(),
         }
     )
-    suggestions = table[table["record"] == "suggestion"].set_index(["seed", "optimizer"])[
-        "learning_rate"
-    ]
+    suggestions = tables["suggestion"].set_index(["seed", "optimizer"])["learning_rate"]
     per_run["suggestion"] = suggestions
     out = mean_std_table(
         per_run.reset_index(),
@@ -370,7 +368,7 @@ def summarize(table):
             "unstable rates": "unstable",
         },
     )
-    tuner = table[table["record"] == "tuner"]
+    tuner = tables["tuner"]
     picks = mean_std_table(
         tuner.assign(optimizer="SGD, KerasTuner's pick"),
         ["optimizer"],
@@ -386,8 +384,8 @@ def summarize(table):
 # --- claims --------------------------------------------------------------------------
 
 
-def _extremes(table):
-    summary = sweep_summary(table).xs("SGD", level="optimizer")
+def _extremes(tables):
+    summary = sweep_summary(tables).xs("SGD", level="optimizer")
     rates = summary.index.unique("learning_rate")
     largest, smallest = (
         summary.xs(rates.max(), level="learning_rate"),
@@ -412,11 +410,10 @@ def _extremes(table):
     return measured, bool(largest["unstable"].all() and (closed < 0.5).all())
 
 
-def _log10_distance(table, record):
-    best = best_rates(table, "best_val").xs("SGD", level="optimizer")
-    picks = table[(table["record"] == record) & (table["optimizer"] == "SGD")].set_index("seed")[
-        "learning_rate"
-    ]
+def _log10_distance(tables, record):
+    best = best_rates(tables, "best_val").xs("SGD", level="optimizer")
+    picks = tables.get(record, pd.DataFrame(columns=["optimizer", "seed", "learning_rate"]))
+    picks = picks[picks["optimizer"] == "SGD"].set_index("seed")["learning_rate"]
     if picks.empty:
         raise KeyError(f"no {record} recorded")
     distance = np.log10(picks / best.reindex(picks.index))
@@ -428,23 +425,25 @@ def _log10_distance(table, record):
     return measured, distance.abs()
 
 
-def _range_test_close(table):
-    measured, distance = _log10_distance(table, "suggestion")
+def _range_test_close(tables):
+    measured, distance = _log10_distance(tables, "suggestion")
     return measured, bool((distance <= 1).all())
 
 
-def _tuner_close(table):
-    measured, distance = _log10_distance(table, "tuner")
-    sweep_best = sweep_summary(table).xs("SGD", level="optimizer")["best_val"].groupby("seed").min()
-    tuner = table[table["record"] == "tuner"].set_index("seed")["val_loss"]
+def _tuner_close(tables):
+    measured, distance = _log10_distance(tables, "tuner")
+    sweep_best = (
+        sweep_summary(tables).xs("SGD", level="optimizer")["best_val"].groupby("seed").min()
+    )
+    tuner = tables["tuner"].set_index("seed")["val_loss"]
     measured["tuner's validation loss / the sweep's best"] = mean_std(
         tuner / sweep_best.reindex(tuner.index)
     )
     return measured, bool((distance <= 0.5).all())
 
 
-def _adaptive_wider(table):
-    widths = near_best_width(table).unstack("optimizer")
+def _adaptive_wider(tables):
+    widths = near_best_width(tables).unstack("optimizer")
     adaptive = [name for name in widths.columns if name != "SGD"]
     if not adaptive:
         raise KeyError("no adaptive optimizer in the sweep")
@@ -499,8 +498,8 @@ CLAIMS = [
 # --- plots ---------------------------------------------------------------------------
 
 
-def plot_curves(table):
-    sweep = table[(table["record"] == "sweep") & (table["optimizer"] == "SGD")]
+def plot_curves(tables):
+    sweep = tables["sweep"][tables["sweep"]["optimizer"] == "SGD"]
     figure, axis = plt.subplots(figsize=(7.5, 4.5))
     colors = plt.cm.viridis(np.linspace(0, 1, sweep["learning_rate"].nunique()))
     for color, (rate, rows) in zip(colors, sweep.groupby("learning_rate")):
@@ -521,10 +520,10 @@ def plot_curves(table):
     return figure
 
 
-def plot_sweep(table):
-    summary = sweep_summary(table).reset_index()
-    suggestions = table[table["record"] == "suggestion"]
-    tuner = table[table["record"] == "tuner"]
+def plot_sweep(tables):
+    summary = sweep_summary(tables).reset_index()
+    suggestions = tables["suggestion"]
+    tuner = tables["tuner"]
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for optimizer, rows in summary.groupby("optimizer", sort=False):
         final = rows.groupby("learning_rate")["final"].mean()
@@ -550,9 +549,9 @@ def plot_sweep(table):
     return figure
 
 
-def plot_range_test(table):
-    tests = table[table["record"] == "range_test"]
-    suggestions = table[table["record"] == "suggestion"]
+def plot_range_test(tables):
+    tests = tables["range_test"]
+    suggestions = tables["suggestion"]
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     top = 0.0
     for optimizer, rows in tests.groupby("optimizer", sort=False):

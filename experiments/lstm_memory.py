@@ -45,9 +45,8 @@ import dataclasses
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
-from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.claims import Claim, by_record, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
     at_least,
@@ -208,25 +207,24 @@ def run(config):
                 final["test_mse"],
                 final["steps"],
             )
-    return pd.DataFrame(rows)
+    return by_record(rows)
 
 
 # --- summaries of the table --------------------------------------------------------
 
 
-def first_step_gradient(table, stage):
+def first_step_gradient(tables, stage):
     """Per seed and cell: the relative gradient that reaches the first timestep."""
-    rows = table[
-        (table["record"] == "gradient") & (table["stage"] == stage) & (table["timestep"] == 1)
-    ]
+    rows = tables["gradient"]
+    rows = rows[(rows["stage"] == stage) & (rows["timestep"] == 1)]
     return rows.set_index(["seed", "cell"])["relative_gradient"]
 
 
-def summarize(table):
-    final = table[table["record"] == "final"].set_index(["seed", "cell"])
+def summarize(tables):
+    final = tables["final"].set_index(["seed", "cell"])
     final["mse_ratio"] = final["test_mse"] / BASELINE_MSE
     for stage in STAGES:
-        final[stage] = np.log10(first_step_gradient(table, stage))
+        final[stage] = np.log10(first_step_gradient(tables, stage))
     return mean_std_table(
         final.reset_index(),
         ["cell"],
@@ -243,27 +241,27 @@ def summarize(table):
 # --- claims --------------------------------------------------------------------------
 
 
-def _test_mse(table, cell):
-    final = table[(table["record"] == "final") & (table["cell"] == cell)]
+def _test_mse(tables, cell):
+    final = tables["final"][tables["final"]["cell"] == cell]
     if final.empty:
         raise KeyError(f"no {cell} runs")
     return final["test_mse"]
 
 
-def _lstm_learns(table):
-    measured = mean_std(_test_mse(table, "lstm"))
+def _lstm_learns(tables):
+    measured = mean_std(_test_mse(tables, "lstm"))
     return measured, measured["mean"] <= 0.01
 
 
-def _simple_rnn_fails(table):
-    measured = mean_std(_test_mse(table, "simple_rnn"))
+def _simple_rnn_fails(tables):
+    measured = mean_std(_test_mse(tables, "simple_rnn"))
     return measured, measured["mean"] >= 0.08
 
 
-def _vanishing_gradient(table):
+def _vanishing_gradient(tables):
     measured = {}
     for stage in STAGES:
-        logs = np.log10(first_step_gradient(table, stage)).unstack("cell")
+        logs = np.log10(first_step_gradient(tables, stage)).unstack("cell")
         measured[f"{stage}: log10 LSTM / SimpleRNN"] = mean_std(logs["lstm"] - logs["simple_rnn"])
     return measured, measured["trained: log10 LSTM / SimpleRNN"]["mean"] >= 2
 
@@ -303,8 +301,8 @@ CLAIMS = [
 COLORS = {"lstm": "C0", "gru": "C2", "simple_rnn": "C3"}
 
 
-def plot_learning_curves(table):
-    curves = table[table["record"] == "curve"]
+def plot_learning_curves(tables):
+    curves = tables["curve"]
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for cell in dict.fromkeys(curves["cell"]):
         for seed, curve in curves[curves["cell"] == cell].groupby("seed"):
@@ -327,8 +325,8 @@ def plot_learning_curves(table):
     return figure
 
 
-def plot_gradients(table):
-    gradient = table[table["record"] == "gradient"]
+def plot_gradients(tables):
+    gradient = tables["gradient"]
     timesteps = int(gradient["timesteps"].iloc[0])
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for cell in dict.fromkeys(gradient["cell"]):

@@ -47,9 +47,8 @@ import dataclasses
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
-from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.claims import Claim, by_record, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
     at_least,
@@ -78,7 +77,7 @@ CONCEPT = (
 CONCLUSION = (
     "Gradient descent's steps grow with the condition number: a tenfold difference in "
     "scale between two features costs a hundred times the steps, and the raw student-loan "
-    "table, with dollars next to years, does not converge in 200,000. Standardized, it "
+    "tables, with dollars next to years, does not converge in 200,000. Standardized, it "
     "converges in a handful. The same network trains in a couple of epochs on "
     "standardized features and never settles on raw ones: its hidden activations are in "
     "the thousands. A Normalization layer at the input fixes this inside the model, "
@@ -253,29 +252,29 @@ def run(config):
                 trained[config.epochs - 1]["val_loss"],
                 best,
             )
-    return pd.DataFrame(rows)
+    return by_record(rows)
 
 
 # --- summaries of the table --------------------------------------------------------
 
 
-def epochs_to_reach(table, margin):
+def epochs_to_reach(tables, margin):
     """Per seed and variant: the first epoch whose validation loss is within `margin` of
     the true model's (NaN: never)."""
-    best = table[table["record"] == "true_model"].set_index("seed")["val_loss"]
-    epochs = table[table["record"] == "epoch"]
+    best = tables["true_model"].set_index("seed")["val_loss"]
+    epochs = tables["epoch"]
     close = epochs[epochs["val_loss"] <= epochs["seed"].map(best) + margin]
     reached = close.groupby(["seed", "variant"])["epoch"].min()
     return reached.reindex(epochs.set_index(["seed", "variant"]).index.unique())
 
 
-def summarize(table):
-    epochs = table[table["record"] == "epoch"]
+def summarize(tables):
+    epochs = tables["epoch"]
     final = epochs[epochs["epoch"] == epochs["epoch"].max()].set_index(["seed", "variant"])
-    final["reached"] = epochs_to_reach(table, MARGIN)
-    best = table[table["record"] == "true_model"].set_index("seed")["val_loss"]
+    final["reached"] = epochs_to_reach(tables, MARGIN)
+    best = tables["true_model"].set_index("seed")["val_loss"]
     final["excess"] = final["val_loss"] - final.index.get_level_values("seed").map(best)
-    activations = table[table["record"] == "activation"]
+    activations = tables["activation"]
     for column in ("std", "dead_fraction"):  # averaged over the hidden layers
         final[column] = activations.groupby(["seed", "variant"])[column].mean()
     return mean_std_table(
@@ -294,8 +293,8 @@ def summarize(table):
 # --- claims --------------------------------------------------------------------------
 
 
-def _steps_follow_kappa(table):
-    gd = table[(table["record"] == "gd") & table["scale_ratio"].notna()]
+def _steps_follow_kappa(tables):
+    gd = tables["gd"][tables["gd"]["scale_ratio"].notna()]
     means = gd.groupby("scale_ratio")[["steps", "kappa"]].mean()
     measured = {
         f"ratio {int(r)}": {"steps": float(row["steps"]), "kappa": float(row["kappa"])}
@@ -309,9 +308,9 @@ def _steps_follow_kappa(table):
     return measured, measured["steps / kappa, largest over smallest"] <= 2
 
 
-def _standardized_faster(table):
-    reached = epochs_to_reach(table, MARGIN).unstack("variant")
-    epochs = int(table.loc[table["record"] == "epoch", "epoch"].max())
+def _standardized_faster(tables):
+    reached = epochs_to_reach(tables, MARGIN).unstack("variant")
+    epochs = int(tables["epoch"]["epoch"].max())
     raw = reached["plain, raw"].fillna(epochs + 1)  # never: more than all the epochs run
     measured = {
         "standardized: epochs": mean_std(reached["plain, standardized"]),
@@ -321,8 +320,8 @@ def _standardized_faster(table):
     return measured, bool((reached["plain, standardized"] <= raw / 5).all())
 
 
-def _layer_norm_statistics(table):
-    rows = table[table["record"] == "layer_norm"]
+def _layer_norm_statistics(tables):
+    rows = tables["layer_norm"]
     if rows.empty:
         raise KeyError("no LayerNormalization measured")
     measured = {
@@ -332,12 +331,12 @@ def _layer_norm_statistics(table):
     return measured, max(measured.values()) <= 1e-3
 
 
-def _normalization_layers_train(table):
-    epochs = table[table["record"] == "epoch"]
+def _normalization_layers_train(tables):
+    epochs = tables["epoch"]
     final = epochs[epochs["epoch"] == epochs["epoch"].max()].set_index(["seed", "variant"])[
         "val_loss"
     ]
-    best = table[table["record"] == "true_model"].set_index("seed")["val_loss"]
+    best = tables["true_model"].set_index("seed")["val_loss"]
     excess = (final - final.index.get_level_values("seed").map(best)).unstack("variant")
     layers = ["input Normalization", "BatchNormalization", "LayerNormalization"]
     measured = {
@@ -389,8 +388,8 @@ CLAIMS = [
 # --- plots ---------------------------------------------------------------------------
 
 
-def plot_condition(table):
-    gd = table[table["record"] == "gd"].groupby("setting", sort=False)[["steps", "kappa"]].mean()
+def plot_condition(tables):
+    gd = tables["gd"].groupby("setting", sort=False)[["steps", "kappa"]].mean()
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     axis.loglog(gd["kappa"], gd["steps"], "o")
     for name, row in gd.iterrows():
@@ -410,9 +409,9 @@ def plot_condition(table):
     return figure
 
 
-def plot_curves(table):
-    epochs = table[table["record"] == "epoch"]
-    best = table[table["record"] == "true_model"]["val_loss"].mean()
+def plot_curves(tables):
+    epochs = tables["epoch"]
+    best = tables["true_model"]["val_loss"].mean()
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for variant in VARIANTS:
         curve = epochs[epochs["variant"] == variant].groupby("epoch")["val_loss"].mean()

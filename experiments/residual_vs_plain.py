@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.claims import Claim, by_record, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
     at_least,
@@ -342,49 +342,50 @@ def run(config):
                     )
                     for row in gradient_rows(model, x, y)
                 ]
-    return pd.DataFrame(rows)
+    return by_record(rows)
 
 
 # --- summaries of the table --------------------------------------------------------
 
 
-def records(table, kind, normalization=None):
-    """The rows of one record kind; gradient rows of one normalization (default: the trained one)."""
-    rows = table[table["record"] == kind]
+def records(tables, kind, normalization=None):
+    """The table of one record kind (empty if the run measured none); gradient rows of one
+    normalization (default: the trained one)."""
+    rows = tables.get(kind, pd.DataFrame())
     if kind == "gradient":
-        trained = table.loc[table["record"] == "final", "normalization"].iloc[0]
+        trained = tables["final"]["normalization"].iloc[0]
         rows = rows[rows["normalization"] == (normalization or trained)]
     return rows
 
 
-def gradient_ratio(table, normalization=None):
+def gradient_ratio(tables, normalization=None):
     """Per seed, arm and depth: gradient norm at the first weight layer / at the last."""
-    rows = records(table, "gradient", normalization).sort_values("layer")
+    rows = records(tables, "gradient", normalization).sort_values("layer")
     by = rows.groupby(["seed", "arm", "depth"])["gradient_norm"]
     return (by.first() / by.last()).rename("ratio").reset_index()
 
 
-def _arm_depth(table, arm, depth):
-    rows = records(table, "final")
+def _arm_depth(tables, arm, depth):
+    rows = records(tables, "final")
     selected = rows[(rows["arm"] == arm) & (rows["depth"] == depth)]
     if selected.empty:
         raise KeyError(f"no {arm} network of depth {depth}")
     return selected.set_index("seed")
 
 
-def lesioned(table, arm, depth):
+def lesioned(tables, arm, depth):
     """Per seed: mean test accuracy over single-block deletions, and the accuracy it lost."""
-    lesions = records(table, "lesion")
+    lesions = records(tables, "lesion")
     lesions = lesions[(lesions["arm"] == arm) & (lesions["depth"] == depth)]
     if lesions.empty:
         raise KeyError(f"no lesion results for the {arm} network of depth {depth}")
     accuracy = lesions.groupby("seed")["test_accuracy"].mean()
-    return accuracy, _arm_depth(table, arm, depth)["test_accuracy"] - accuracy
+    return accuracy, _arm_depth(tables, arm, depth)["test_accuracy"] - accuracy
 
 
-def summarize(table):
-    final = records(table, "final").merge(gradient_ratio(table), on=["seed", "arm", "depth"])
-    lesions = records(table, "lesion").groupby(["seed", "arm", "depth"])["test_accuracy"].mean()
+def summarize(tables):
+    final = records(tables, "final").merge(gradient_ratio(tables), on=["seed", "arm", "depth"])
+    lesions = records(tables, "lesion").groupby(["seed", "arm", "depth"])["test_accuracy"].mean()
     final = final.join(lesions.rename("lesioned_accuracy"), on=["seed", "arm", "depth"])
     return mean_std_table(
         final.sort_values(["depth", "arm"], kind="stable"),
@@ -402,36 +403,36 @@ def summarize(table):
 # --- claims --------------------------------------------------------------------------
 
 
-def _depths(table):
-    depths = sorted(records(table, "final")["depth"].unique())
+def _depths(tables):
+    depths = sorted(records(tables, "final")["depth"].unique())
     if len(depths) < 2:
         raise ValueError("the claims need at least two depths")
     return depths[0], depths[-1]
 
 
-def _degradation(table):
-    shallow, deep = _depths(table)
+def _degradation(tables):
+    shallow, deep = _depths(tables)
     drop = (
-        _arm_depth(table, "plain", shallow)["train_accuracy"]
-        - _arm_depth(table, "plain", deep)["train_accuracy"]
+        _arm_depth(tables, "plain", shallow)["train_accuracy"]
+        - _arm_depth(tables, "plain", deep)["train_accuracy"]
     )
     measured = {
         f"plain-{shallow} train accuracy": mean_std(
-            _arm_depth(table, "plain", shallow)["train_accuracy"]
+            _arm_depth(tables, "plain", shallow)["train_accuracy"]
         ),
         f"plain-{deep} train accuracy": mean_std(
-            _arm_depth(table, "plain", deep)["train_accuracy"]
+            _arm_depth(tables, "plain", deep)["train_accuracy"]
         ),
         "drop": mean_std(drop),
     }
     return measured, measured["drop"]["mean"] >= 0.2
 
 
-def _residual_does_not_degrade(table):
-    shallow, deep = _depths(table)
-    residual_deep = _arm_depth(table, "residual", deep)["train_accuracy"]
-    change = residual_deep - _arm_depth(table, "residual", shallow)["train_accuracy"]
-    margin = residual_deep - _arm_depth(table, "plain", deep)["train_accuracy"]
+def _residual_does_not_degrade(tables):
+    shallow, deep = _depths(tables)
+    residual_deep = _arm_depth(tables, "residual", deep)["train_accuracy"]
+    change = residual_deep - _arm_depth(tables, "residual", shallow)["train_accuracy"]
+    margin = residual_deep - _arm_depth(tables, "plain", deep)["train_accuracy"]
     measured = {
         f"residual-{deep} train accuracy": mean_std(residual_deep),
         f"residual-{deep} - residual-{shallow}": mean_std(change),
@@ -442,16 +443,16 @@ def _residual_does_not_degrade(table):
     ] >= -0.02 and measured[f"residual-{deep} - plain-{deep}"]["mean"] >= 0.3
 
 
-def _lesion(table):
+def _lesion(tables):
     # Veit et al. lesioned a deep ResNet (110 layers) and a plain net that trains (VGG):
     # here the deepest residual net and the plain net at the shallowest lesioned depth.
-    depths = sorted(records(table, "lesion")["depth"].unique())
+    depths = sorted(records(tables, "lesion")["depth"].unique())
     if not depths:
         raise ValueError("no lesion results")
     measured = {}
     for depth in depths:
         for arm in ARMS:
-            accuracy, lost = lesioned(table, arm, depth)
+            accuracy, lost = lesioned(tables, arm, depth)
             measured[f"{arm}-{depth}: accuracy left"] = mean_std(accuracy)
             measured[f"{arm}-{depth}: accuracy lost"] = mean_std(lost)
     residual_lost = measured[f"residual-{depths[-1]}: accuracy lost"]["mean"]
@@ -459,9 +460,9 @@ def _lesion(table):
     return measured, residual_lost <= 0.08 and plain_left <= 0.25
 
 
-def _gradients(table):
-    _, deep = _depths(table)
-    ratios = gradient_ratio(table)
+def _gradients(tables):
+    _, deep = _depths(tables)
+    ratios = gradient_ratio(tables)
     ratios = ratios[ratios["depth"] == deep].set_index("arm")["ratio"]
     plain, residual = mean_std(ratios.loc[["plain"]]), mean_std(ratios.loc[["residual"]])
     measured = {f"plain-{deep} first / last": plain, f"residual-{deep} first / last": residual}
@@ -513,8 +514,8 @@ CLAIMS = [
 COLORS = {"plain": "C3", "residual": "C0"}
 
 
-def plot_depth(table):
-    final = records(table, "final")
+def plot_depth(tables):
+    final = records(tables, "final")
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for arm in ARMS:
         stats = final[final["arm"] == arm].groupby("depth")["train_accuracy"].agg(["mean", "std"])
@@ -538,8 +539,8 @@ def plot_depth(table):
     return figure
 
 
-def plot_training_curves(table):
-    epochs = records(table, "epoch")
+def plot_training_curves(tables):
+    epochs = records(tables, "epoch")
     deep = epochs["depth"].max()
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for arm in ARMS:
@@ -558,8 +559,8 @@ def plot_training_curves(table):
     return figure
 
 
-def plot_gradients(table):
-    gradient = table[table["record"] == "gradient"]
+def plot_gradients(tables):
+    gradient = tables["gradient"]
     deep = gradient["depth"].max()
     gradient = gradient[gradient["depth"] == deep]
     kinds = list(dict.fromkeys(gradient["normalization"]))
@@ -584,8 +585,8 @@ def plot_gradients(table):
     return figure
 
 
-def plot_lesion(table):
-    lesions = records(table, "lesion")
+def plot_lesion(tables):
+    lesions = records(tables, "lesion")
     depths = sorted(lesions["depth"].unique())
     figure, axes = plt.subplots(
         1, max(1, len(depths)), figsize=(5.5 * max(1, len(depths)), 4), squeeze=False
@@ -603,7 +604,7 @@ def plot_lesion(table):
                 color=COLORS[arm],
                 label=arm,
             )
-            full = _arm_depth(table, arm, depth)["test_accuracy"].mean()
+            full = _arm_depth(tables, arm, depth)["test_accuracy"].mean()
             axis.axhline(full, color=COLORS[arm], linestyle=":", label=f"{arm}, no block deleted")
         axis.set(xlabel="deleted block", ylim=(0, 1), title=f"{depth} layers")
         axis.grid(alpha=0.3)

@@ -108,9 +108,9 @@ def run_experiment(name, module, config, out_dir, command, quick=False):
 
     started = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):  # what training prints joins the progress lines
-        table = module.run(config)
+        tables = module.run(config)
     wall = round(time.perf_counter() - started, 1)
-    data, checksums = storage.data_files(table)
+    data, checksums = storage.data_files(tables)
     record = {
         "experiment": name,
         "command": command,
@@ -125,7 +125,7 @@ def run_experiment(name, module, config, out_dir, command, quick=False):
         "files": checksums,
     }
     # Render from the CSV as stored, so `report` later rebuilds exactly these files.
-    rendered = report.render(module, storage.stored_table(data.values()), record)
+    rendered = report.render(module, storage.stored_tables(data), record)
     files = {"config.json": json.dumps(record, indent=2) + "\n", **data, **rendered}
     storage.replace_folder(Path(out_dir) / name, files)
     write_index(out_dir)

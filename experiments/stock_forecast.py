@@ -54,7 +54,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.claims import Claim, by_record, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
     at_least,
@@ -321,45 +321,42 @@ def run(config):
                 lstm["dm_p"],
                 lstm["epochs"],
             )
-    return pd.DataFrame(rows)
+    return by_record(rows)
 
 
 # --- summaries of the table --------------------------------------------------------
 
 
-def forecast_rows(table, series, model):
-    rows = table[
-        (table["record"] == "forecast") & (table["series"] == series) & (table["model"] == model)
-    ]
+def forecast_rows(tables, series, model):
+    rows = tables["forecast"]
+    rows = rows[(rows["series"] == series) & (rows["model"] == model)]
     if rows.empty:
         raise KeyError(f"no {model} forecasts of {series}")
     return rows.set_index("seed")
 
 
-def horizon_mse(table, series, model):
+def horizon_mse(tables, series, model):
     """Per seed (rows) and horizon (columns): the test MSE of a multi-step forecast."""
-    rows = table[
-        (table["record"] == "horizon") & (table["series"] == series) & (table["model"] == model)
-    ]
+    rows = tables["horizon"]
+    rows = rows[(rows["series"] == series) & (rows["model"] == model)]
     if rows.empty:
         raise KeyError(f"no {model} horizons for {series}")
     return rows.pivot(index="seed", columns="horizon", values="mse")
 
 
-def real_series(table):
-    names = [name for name in dict.fromkeys(table["series"]) if name not in SYNTHETIC]
+def real_series(tables):
+    names = [name for name in dict.fromkeys(tables["forecast"]["series"]) if name not in SYNTHETIC]
     if not names:
-        raise KeyError("no real series in the table")
+        raise KeyError("no real series in the tables")
     return names[0]
 
 
-def summarize(table):
-    rows = table[table["record"] == "forecast"]
+def summarize(tables):
+    rows = tables["forecast"]
+    series = list(dict.fromkeys(rows["series"]))
     order = {model: i for i, model in enumerate(MODELS)}
     rows = rows.assign(order=rows["model"].map(order)).sort_values(["order"], kind="stable")
-    rows = rows.assign(
-        series=pd.Categorical(rows["series"], list(dict.fromkeys(table["series"])), ordered=True)
-    )
+    rows = rows.assign(series=pd.Categorical(rows["series"], series, ordered=True))
     return mean_std_table(
         rows.sort_values("series", kind="stable"),
         ["series", "model"],
@@ -377,8 +374,8 @@ def summarize(table):
 # --- claims --------------------------------------------------------------------------
 
 
-def _positive_control(table):
-    lstm, ar = forecast_rows(table, "ar1", "lstm"), forecast_rows(table, "ar1", "ar")
+def _positive_control(tables):
+    lstm, ar = forecast_rows(tables, "ar1", "lstm"), forecast_rows(tables, "ar1", "ar")
     measured = {
         "LSTM MSE / zero": mean_std(lstm["mse_ratio"]),
         "AR(p) MSE / zero": mean_std(ar["mse_ratio"]),
@@ -386,8 +383,8 @@ def _positive_control(table):
     return measured, measured["LSTM MSE / zero"]["mean"] <= 0.95
 
 
-def _random_walk(table):
-    lstm = forecast_rows(table, "random_walk", "lstm")
+def _random_walk(tables):
+    lstm = forecast_rows(tables, "random_walk", "lstm")
     measured = {
         "LSTM MSE / zero": mean_std(lstm["mse_ratio"]),
         "directional accuracy": mean_std(lstm["directional_accuracy"]),
@@ -397,8 +394,8 @@ def _random_walk(table):
     ) <= 0.03
 
 
-def _real_series(table):
-    lstm = forecast_rows(table, real_series(table), "lstm")
+def _real_series(tables):
+    lstm = forecast_rows(tables, real_series(tables), "lstm")
     measured = {
         "LSTM MSE / zero": mean_std(lstm["mse_ratio"]),
         "directional accuracy": mean_std(lstm["directional_accuracy"]),
@@ -408,9 +405,9 @@ def _real_series(table):
     return measured, bool((lstm["dm_p"] > 0.05).all())
 
 
-def _price_illusion(table):
-    name = real_series(table)
-    lstm, persistence = forecast_rows(table, name, "lstm"), forecast_rows(table, name, "zero")
+def _price_illusion(tables):
+    name = real_series(tables)
+    lstm, persistence = forecast_rows(tables, name, "lstm"), forecast_rows(tables, name, "zero")
     measured = {
         "LSTM price R^2": mean_std(lstm["price_r2"]),
         "persistence price R^2": mean_std(persistence["price_r2"]),
@@ -419,16 +416,13 @@ def _price_illusion(table):
     return measured, measured["LSTM - persistence"]["mean"] <= 0.001
 
 
-def _rollout(table):
+def _rollout(tables):
     rollout, oracle, zero = (
-        horizon_mse(table, "ar1", model) for model in ("lstm_rollout", "oracle", "zero")
+        horizon_mse(tables, "ar1", model) for model in ("lstm_rollout", "oracle", "zero")
     )
     last = int(rollout.columns.max())
-    spread = table[
-        (table["record"] == "horizon")
-        & (table["series"] == "ar1")
-        & (table["model"] == "lstm_rollout")
-    ]
+    spread = tables["horizon"]
+    spread = spread[(spread["series"] == "ar1") & (spread["model"] == "lstm_rollout")]
     spread = spread.pivot(index="seed", columns="horizon", values="forecast_std")
     measured = {
         "h=1 MSE / innovation variance": mean_std(rollout[1] / oracle[1]),
@@ -492,13 +486,13 @@ CLAIMS = [
 # --- plots ---------------------------------------------------------------------------
 
 
-def _first_seed(table, record):
-    rows = table[table["record"] == record]
+def _first_seed(tables, record):
+    rows = tables[record]
     return rows[rows["seed"] == rows["seed"].min()]
 
 
-def plot_predicted_vs_realized(table):
-    rows = _first_seed(table, "test")
+def plot_predicted_vs_realized(tables):
+    rows = _first_seed(tables, "test")
     names = list(dict.fromkeys(rows["series"]))
     figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 4.2), squeeze=False)
     for axis, name in zip(axes[0], names):
@@ -516,15 +510,15 @@ def plot_predicted_vs_realized(table):
     return figure
 
 
-def plot_error_vs_horizon(table):
-    rows = table[table["record"] == "horizon"]
+def plot_error_vs_horizon(tables):
+    rows = tables["horizon"]
     names = list(dict.fromkeys(rows["series"]))
     figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 4.2), squeeze=False)
     for axis, name in zip(axes[0], names):
-        zero = horizon_mse(table, name, "zero")
+        zero = horizon_mse(tables, name, "zero")
         for model in [m for m in dict.fromkeys(rows["model"]) if m != "zero"]:
             if (rows[rows["series"] == name]["model"] == model).any():
-                ratio = (horizon_mse(table, name, model) / zero).mean()
+                ratio = (horizon_mse(tables, name, model) / zero).mean()
                 axis.plot(ratio.index, ratio.values, marker=".", label=model)
         axis.axhline(1, color="gray", linestyle=":", label="zero forecast")
         axis.set(xlabel="horizon (days ahead)", title=name)
@@ -538,9 +532,9 @@ def plot_error_vs_horizon(table):
     return figure
 
 
-def plot_price_illusion(table):
-    name = real_series(table)
-    rows = _first_seed(table, "test")
+def plot_price_illusion(tables):
+    name = real_series(tables)
+    rows = _first_seed(tables, "test")
     rows = rows[rows["series"] == name]
     previous = rows["price"] * np.exp(-rows["realized"])
     lstm = previous * np.exp(rows["lstm"])
@@ -560,7 +554,7 @@ def plot_price_illusion(table):
         axis.grid(alpha=0.3)
         axis.tick_params(axis="x", labelrotation=30)
     summary = {
-        model: forecast_rows(table, name, model)["price_r2"].mean() for model in ("lstm", "zero")
+        model: forecast_rows(tables, name, model)["price_r2"].mean() for model in ("lstm", "zero")
     }
     axes[0].set(
         ylabel="price",

@@ -234,6 +234,10 @@ def _exchange(a, b):
 # --- the stored table --------------------------------------------------------------------
 
 
+_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DATA_FILE = re.compile(r"^[a-z][a-z0-9_]*(\.timings)?\.csv$")
+
+
 def is_wall_clock(column):
     return bool(_WALL_CLOCK.match(str(column)))
 
@@ -262,24 +266,80 @@ def digest(data):
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
-def data_files(table):
-    """The stored form of a run's table: `({file name: text}, checksums)`, with `metrics.csv`
-    and, if the table has wall-clock columns, `timings.csv`; `checksums` goes into
-    `config.json` as its `files` entry, so that a later reader can tell a damaged file."""
-    metrics, timings = split_timings(table.to_csv(index=False))
-    data = {"metrics.csv": metrics, **({"timings.csv": timings} if timings else {})}
+def table_files(name):
+    """The stored files of the table called `name`: its measurements and its wall-clock
+    columns. A run's only table is called `metrics`: `metrics.csv` and `timings.csv`."""
+    if name == "metrics":
+        return "metrics.csv", "timings.csv"
+    return f"{name}.csv", f"{name}.timings.csv"
+
+
+def check_tables(tables):
+    """`run()`'s result as `{name: DataFrame}`; a single DataFrame is the table `metrics`."""
+    import pandas as pd
+
+    named = {"metrics": tables} if isinstance(tables, pd.DataFrame) else tables
+    if not isinstance(named, dict) or not named:
+        raise TypeError(f"run() must return a DataFrame or a dict of them, not {type(tables)}")
+    for name, table in named.items():
+        if not (isinstance(name, str) and _TABLE_NAME.match(name)) or name == "timings":
+            raise ValueError(f"table name {name!r}: use lower-case letters, digits and _")
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"table {name!r} is a {type(table).__name__}, not a DataFrame")
+    return named
+
+
+def data_files(tables):
+    """The stored form of a run's tables (a DataFrame, or `{name: DataFrame}`): `({file
+    name: text}, checksums)`, every table's measurements in `NAME.csv` and its wall-clock
+    columns, if any, in `NAME.timings.csv` (`metrics.csv` and `timings.csv` for a single
+    table); `checksums` goes into `config.json` as its `files` entry, so that a later reader
+    can tell a damaged file."""
+    data = {}
+    for name, table in check_tables(tables).items():
+        measured, timed = table_files(name)
+        data[measured], timings = split_timings(table.to_csv(index=False))
+        if timings:
+            data[timed] = timings
     return data, {
         name: {"sha256": digest(text), "rows": text.count("\n") - 1} for name, text in data.items()
     }
 
 
-def stored_table(texts):
-    """The table from its stored CSV texts (`metrics.csv`, then `timings.csv` if any), side
-    by side, every float read back exactly as written."""
+def stored_tables(data):
+    """The tables from their stored CSV texts (`{file name: text}`), each table's timings
+    joined back beside it, every float read back exactly as written: one DataFrame if the
+    run had a single table, else `{name: DataFrame}` in the order they were stored."""
     import pandas as pd
 
-    tables = [pd.read_csv(io.StringIO(text), float_precision="round_trip") for text in texts]
-    return pd.concat(tables, axis=1)
+    def read(text):
+        return pd.read_csv(io.StringIO(text), float_precision="round_trip")
+
+    tables = {}
+    for file_name in data:
+        name = _table_name(file_name)
+        if name is None:
+            continue
+        measured, timed = table_files(name)
+        parts = [read(data[measured])] + ([read(data[timed])] if timed in data else [])
+        tables[name] = pd.concat(parts, axis=1)
+    return tables["metrics"] if list(tables) == ["metrics"] else tables
+
+
+def _measured_file(timings_file):
+    """The measurements file beside the wall-clock file `timings_file`."""
+    return (
+        "metrics.csv"
+        if timings_file == "timings.csv"
+        else timings_file[: -len(".timings.csv")] + ".csv"
+    )
+
+
+def _table_name(file_name):
+    """The table whose measurements `file_name` holds; None for a timings file."""
+    if file_name == "timings.csv" or file_name.endswith(".timings.csv"):
+        return None
+    return file_name.removesuffix(".csv")
 
 
 def _failure(folder):
@@ -322,8 +382,9 @@ def read_record(folder):
         and isinstance(record["config"], dict)
         and isinstance(record["wall_seconds"], (int, float))
         and isinstance(files, dict)
-        and "metrics.csv" in files
-        and set(files) <= {"metrics.csv", "timings.csv"}
+        and files
+        and all(_DATA_FILE.match(name) for name in files)
+        and all(_measured_file(name) in files for name in files if _table_name(name) is None)
         and all(
             isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
             for entry in files.values()
@@ -361,20 +422,22 @@ def load(folder):
     fail = _failure(folder)
     record, files = read_record(folder)
     files = {"config.json": files}
-    texts = []
+    texts = {}
     for file_name, expected in record["files"].items():
         files[file_name] = _read(folder, file_name, fail)
         if digest(files[file_name]) != expected["sha256"]:
             fail(
                 f"{file_name} is not the file this run wrote (its checksum differs: truncated or edited)"
             )
-        text = files[file_name].decode()
-        if text.count("\n") < 2:
+        texts[file_name] = files[file_name].decode()
+        if texts[file_name].count("\n") < 2:
             fail(f"{file_name} has no rows")
-        texts.append(text)
-    if len({text.count("\n") for text in texts}) > 1:
-        fail("metrics.csv and timings.csv have different numbers of rows")
-    return stored_table(texts), record, files
+    for file_name in texts:
+        name = _table_name(file_name)
+        measured, timed = table_files(name) if name else (None, None)
+        if timed in texts and texts[timed].count("\n") != texts[measured].count("\n"):
+            fail(f"{measured} and {timed} have different numbers of rows")
+    return stored_tables(texts), record, files
 
 
 def experiment_folders(folder):

@@ -13,12 +13,17 @@ def test_quickstart_has_the_two_commands_and_ci_runs_the_test_one():
     assert "make test" in ci
 
 
-def test_reuse_snippet_runs(tmp_path, monkeypatch):
+def test_reuse_snippets_run(tmp_path, monkeypatch):
     section = README.read_text().split("## Use a zoo model in another project", 1)[1]
-    snippet = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
-    monkeypatch.chdir(tmp_path)  # the snippet saves mlp.keras in the working directory
-    exec(compile(snippet, str(README), "exec"), {})
+    section = section.split("\n## ", 1)[0]
+    snippets = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(snippets) == 2  # build, train, save and load; then the Trainer
+    monkeypatch.chdir(tmp_path)  # the first saves mlp.keras in the working directory
+    namespace = {}
+    for snippet in snippets:  # the second goes on with the first one's data
+        exec(compile(snippet, str(README), "exec"), namespace)
     assert (tmp_path / "mlp.keras").exists()
+    assert namespace["trainer"].compiled == 1 and namespace["trainer"].runs == 3
 
 
 def test_every_command_example_is_accepted_by_the_command_line():
@@ -33,6 +38,8 @@ def test_every_command_example_is_accepted_by_the_command_line():
     parser = runner._parser()
     for example in examples:
         words = shlex.split(example)
+        while "=" in words[0]:  # an environment variable, such as KERAS_BACKEND=jax
+            words.pop(0)
         if words[:3] == ["python", "-m", "experiments"]:
             argv = words[3:]
         else:  # python experiments/NAME.py ...

@@ -15,18 +15,18 @@ def quick(quick_run):
 
 
 def test_gradient_noise_falls_with_the_batch(quick):
-    table, _ = quick
-    noise = table[table["record"] == "noise"]
+    tables, _ = quick
+    noise = tables["noise"]
     for _, rows in noise.groupby(["seed", "point"]):
         variance = rows.set_index("batch_size")["variance"].sort_index()
         assert variance.is_monotonic_decreasing
         assert variance.iloc[0] / variance.iloc[-1] > 0.5 * variance.index[-1] / variance.index[0]
-    assert gradient_descent.CLAIMS[0].evaluate(table)["verdict"] == "pass"
+    assert gradient_descent.CLAIMS[0].evaluate(tables)["verdict"] == "pass"
 
 
 def test_an_epoch_is_one_update_for_full_batch_and_n_for_batch_size_1(quick):
-    table, _ = quick
-    train = table[table["record"] == "train"]
+    tables, _ = quick
+    train = tables["train"]
     per_epoch = train.groupby("batch_size")["updates_per_epoch"].first()
     assert per_epoch[1] == per_epoch.index.max() and per_epoch[per_epoch.index.max()] == 1
     assert np.allclose(train["epoch"], train["update"] / train["updates_per_epoch"])
@@ -35,22 +35,21 @@ def test_an_epoch_is_one_update_for_full_batch_and_n_for_batch_size_1(quick):
 def test_small_batches_make_more_progress_per_epoch(quick):
     # Per second is a matter of timing, and tests assert no timings: the committed
     # default run (results/gradient_descent) checks it.
-    table, _ = quick
-    per_epoch, _, _, _ = gradient_descent.per_epoch_and_second(table)
+    tables, _ = quick
+    per_epoch, _, _, _ = gradient_descent.per_epoch_and_second(tables)
     full = per_epoch.columns.max()
     assert (per_epoch.drop(columns=full).lt(per_epoch[full], axis=0)).all().all()
 
 
 def test_full_batch_tolerates_a_larger_rate_than_batch_size_1(quick):
-    table, _ = quick
-    stable = gradient_descent.largest_stable_rate(table).unstack("batch_size")
+    tables, _ = quick
+    stable = gradient_descent.largest_stable_rate(tables).unstack("batch_size")
     assert (stable[stable.columns.max()] > stable[1]).all()
 
 
 def test_a_run_that_blew_up_or_collapsed_is_unstable():
     rows = [
         dict(
-            record="train",
             seed=0,
             batch_size=1,
             learning_rate=rate,
@@ -65,17 +64,17 @@ def test_a_run_that_blew_up_or_collapsed_is_unstable():
         )
         for epoch, loss in enumerate(losses)
     ]
-    summary = gradient_descent.run_summary(pd.DataFrame(rows))
-    assert summary["stable"].tolist() == [True, False, False]
-    assert gradient_descent.largest_stable_rate(pd.DataFrame(rows)).tolist() == [0.1]
+    tables = {"train": pd.DataFrame(rows)}
+    assert gradient_descent.run_summary(tables)["stable"].tolist() == [True, False, False]
+    assert gradient_descent.largest_stable_rate(tables).tolist() == [0.1]
 
 
 def test_claims_are_computed_from_the_table(quick):
-    table, folder = quick
+    tables, folder = quick
     stored = json.loads((folder / "claims.json").read_text())
-    assert [claim.evaluate(table) for claim in gradient_descent.CLAIMS] == stored
-    forged = table.copy()
-    forged.loc[forged["record"] == "noise", "variance"] = 1.0
+    assert [claim.evaluate(tables) for claim in gradient_descent.CLAIMS] == stored
+    forged = {name: rows.copy() for name, rows in tables.items()}
+    forged["noise"]["variance"] = 1.0
     assert gradient_descent.CLAIMS[0].evaluate(forged)["verdict"] == "FAIL"
 
 

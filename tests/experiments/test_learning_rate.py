@@ -15,8 +15,8 @@ def quick(quick_run):
 
 
 def test_sgd_crawls_at_small_rates_and_diverges_at_large_ones(quick):
-    table, _ = quick
-    summary = learning_rate.sweep_summary(table).xs("SGD", level="optimizer")
+    tables, _ = quick
+    summary = learning_rate.sweep_summary(tables).xs("SGD", level="optimizer")
     rates = summary.index.unique("learning_rate")
     assert summary.xs(rates.max(), level="learning_rate")["unstable"].all()
     assert not summary.xs(rates.min(), level="learning_rate")["unstable"].any()
@@ -25,27 +25,26 @@ def test_sgd_crawls_at_small_rates_and_diverges_at_large_ones(quick):
 
 
 def test_adam_is_best_at_a_much_smaller_rate_than_sgd(quick):
-    table, _ = quick
-    best = learning_rate.best_rates(table, "final").unstack("optimizer")
+    tables, _ = quick
+    best = learning_rate.best_rates(tables, "final").unstack("optimizer")
     assert (best["SGD"] / best["Adam"] > 5).all()
 
 
 def test_range_test_and_tuner_land_near_the_sweep(quick):
-    table, _ = quick
-    assert learning_rate.CLAIMS[1].evaluate(table)["verdict"] == "pass"
-    tuner = table[table["record"] == "tuner"]
+    tables, _ = quick
+    assert learning_rate.CLAIMS[1].evaluate(tables)["verdict"] == "pass"
+    tuner = tables["tuner"]
     assert (tuner["trials"] == learning_rate.Config(**learning_rate.QUICK).tuner_trials).all()
     assert tuner["hidden_units"].isin(learning_rate.WIDTHS).all()
-    best = learning_rate.best_rates(table, "best_val").xs("SGD", level="optimizer")
+    best = learning_rate.best_rates(tables, "best_val").xs("SGD", level="optimizer")
     assert (np.abs(np.log10(tuner.set_index("seed")["learning_rate"] / best)) <= 1.5).all()
 
 
 def test_near_best_width_interpolates_between_grid_rates():
     rates, losses = [0.01, 0.1, 1.0, 10.0], [2.0, 1.0, 1.1, np.nan]
-    table = pd.DataFrame(
+    sweep = pd.DataFrame(
         [
             dict(
-                record="sweep",
                 seed=0,
                 optimizer="SGD",
                 learning_rate=rate,
@@ -59,15 +58,15 @@ def test_near_best_width_interpolates_between_grid_rates():
         ]
     )
     # Within 5% of 1.0 up to 1.05: a twentieth of the way to 2.0, half of the way to 1.1.
-    assert learning_rate.near_best_width(table).iloc[0] == pytest.approx(0.05 + 0.5)
+    assert learning_rate.near_best_width({"sweep": sweep}).iloc[0] == pytest.approx(0.05 + 0.5)
 
 
 def test_claims_are_computed_from_the_table(quick):
-    table, folder = quick
+    tables, folder = quick
     stored = json.loads((folder / "claims.json").read_text())
-    assert [claim.evaluate(table) for claim in learning_rate.CLAIMS] == stored
-    forged = table.copy()
-    forged.loc[forged["record"] == "suggestion", "learning_rate"] = 1e-5
+    assert [claim.evaluate(tables) for claim in learning_rate.CLAIMS] == stored
+    forged = {name: rows.copy() for name, rows in tables.items()}
+    forged["suggestion"]["learning_rate"] = 1e-5
     assert learning_rate.CLAIMS[1].evaluate(forged)["verdict"] == "FAIL"
 
 

@@ -19,34 +19,37 @@ def quick(quick_run):
 
 
 def test_the_lstm_finds_the_ar1_signal_and_nothing_in_a_random_walk(quick):
-    table, _ = quick
-    ar1 = forecast_rows(table, "ar1", "lstm")["mse_ratio"]
-    walk = forecast_rows(table, "random_walk", "lstm")["mse_ratio"]
+    tables, _ = quick
+    ar1 = forecast_rows(tables, "ar1", "lstm")["mse_ratio"]
+    walk = forecast_rows(tables, "random_walk", "lstm")["mse_ratio"]
     assert ar1.mean() < 0.97 and (ar1 < walk).all()
     assert walk.mean() > 0.97
 
 
 def test_the_lstm_does_not_significantly_beat_the_random_walk_on_the_sp500(quick):
-    table, _ = quick
-    lstm = forecast_rows(table, "sp500", "lstm")
+    tables, _ = quick
+    lstm = forecast_rows(tables, "sp500", "lstm")
     assert (lstm["dm_p"] > 0.05).all()
     assert abs(lstm["mse_ratio"].mean() - 1) < 0.05
 
 
 def test_price_levels_look_excellent_for_every_forecast(quick):
-    table, _ = quick
-    lstm, persistence = forecast_rows(table, "sp500", "lstm"), forecast_rows(table, "sp500", "zero")
+    tables, _ = quick
+    lstm, persistence = (
+        forecast_rows(tables, "sp500", "lstm"),
+        forecast_rows(tables, "sp500", "zero"),
+    )
     assert (persistence["price_r2"] > 0.9).all()
     assert lstm["price_r2"].mean() <= persistence["price_r2"].mean() + 0.001
 
 
 def test_the_rollout_error_grows_to_the_series_variance(quick):
-    table, _ = quick
-    rollout, zero = horizon_mse(table, "ar1", "lstm_rollout"), horizon_mse(table, "ar1", "zero")
+    tables, _ = quick
+    rollout, zero = horizon_mse(tables, "ar1", "lstm_rollout"), horizon_mse(tables, "ar1", "zero")
     last = rollout.columns.max()
     assert (rollout[last] > rollout[1]).all()
     assert (rollout[last] / zero[last]).mean() == pytest.approx(1, abs=0.05)
-    assert set(table.loc[table["record"] == "horizon", "model"]) == {
+    assert set(tables["horizon"]["model"]) == {
         "lstm_rollout",
         "lstm_direct",
         "ar_rollout",
@@ -56,11 +59,14 @@ def test_the_rollout_error_grows_to_the_series_variance(quick):
 
 
 def test_claims_are_computed_from_the_table(quick):
-    table, folder = quick
+    tables, folder = quick
     stored = json.loads((folder / "claims.json").read_text())
-    assert [claim.evaluate(table) for claim in stock_forecast.CLAIMS] == stored
-    forged = table.copy()
-    forged.loc[(forged["series"] == "ar1") & (forged["model"] == "lstm"), "mse_ratio"] = 1.0
+    assert [claim.evaluate(tables) for claim in stock_forecast.CLAIMS] == stored
+    forged = {name: rows.copy() for name, rows in tables.items()}
+    forecasts = forged["forecast"]
+    forecasts.loc[(forecasts["series"] == "ar1") & (forecasts["model"] == "lstm"), "mse_ratio"] = (
+        1.0
+    )
     assert stock_forecast.CLAIMS[0].evaluate(forged)["verdict"] == "FAIL"
 
 
@@ -147,8 +153,8 @@ def test_a_yahoo_style_file_runs_in_place_of_the_sp500(tmp_path):
         "1",
     ]
     assert main(["run", "stock_forecast", "--quick", *settings, "--out", str(out)]) == 0
-    table = pd.read_csv(out / "stock_forecast" / "metrics.csv")
-    assert set(table["series"]) == {"ACME"}
+    forecasts = pd.read_csv(out / "stock_forecast" / "forecast.csv")
+    assert set(forecasts["series"]) == {"ACME"}
     assert (out / "stock_forecast" / "price_illusion.png").exists()
 
 
