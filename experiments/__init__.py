@@ -87,13 +87,28 @@ _START_UP_NOISE = re.compile(
 _keras_imported = False
 
 
+def _keep_compiled_programs():
+    """Turns on JAX's persistent compilation cache, so that a rerun loads the programs an
+    earlier run compiled instead of compiling them again: on a CPU, compiling each small
+    model costs more than training it. The cache lives in `$JAX_COMPILATION_CACHE_DIR`
+    or else beside the zoo's datasets (`zoo.datasets.cache_dir()/jax`); the programs are
+    the same either way, and so are the results."""
+    import jax
+
+    from zoo.datasets import cache_dir
+
+    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
 def import_keras_quietly():
     """Imports Keras (and its backend) with the start-up notices filtered out.
 
     Standard error is captured at the file-descriptor level while Keras is imported and
-    its backend makes a first tensor (which is when TensorFlow looks for a GPU), and on
-    another backend while TensorFlow, whose tf.data the zoo's pipelines use, does the
-    same; the lines that are not known start-up notices are written back, so real errors
+    its backend makes a first tensor (which is when TensorFlow looks for a GPU; on JAX,
+    after `_keep_compiled_programs`); the lines that are not known start-up notices are written back, so real errors
     still show.
     """
     global _keras_imported
@@ -109,12 +124,9 @@ def import_keras_quietly():
         try:
             import keras
 
+            if keras.backend.backend() == "jax":
+                _keep_compiled_programs()
             keras.ops.convert_to_numpy(keras.ops.zeros(()))
-            if keras.backend.backend() != "tensorflow" and importlib.util.find_spec("tensorflow"):
-                # The zoo's input pipelines use tf.data on every backend.
-                import tensorflow as tf
-
-                tf.zeros(())
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)

@@ -9,16 +9,19 @@ process). For the zoo's MLP (40-512-512-10) and LSTM (32 units over 50 steps), b
 - `bare fit`: the same model built, compiled and fitted on NumPy arrays, as a Keras
   tutorial would;
 - `pytorch`: the same network in eager PyTorch (`torch.optim.SGD`, a shuffled index per
-  epoch), when `torch` is installed; it is optional and large, and its rows are left out
+  epoch), when `torch` is installed, in a process of its own too (TensorFlow and PyTorch
+  in one process crash here); it is optional and large, and its rows are left out
   without it.
 
 Two numbers per path. `first_step_s`: the start-up, the wall time of the first epoch of a
 newly built model less its other steps at the steady rate (tracing and compiling, for
 Keras). `steady_ms_per_step`: an epoch's training time over its steps once compiled. Each
 is the median over `--repeats` repeats, the paths interleaved within every repeat, in one
-process per backend; `ratio_to_bare_fit` divides by the bare fit of the same backend.
-Besides, every experiment's `--quick` run is timed once per backend (its recorded
-`wall_seconds`). These are timings on one machine shared with whatever else runs: read
+process per backend; the table divides each by the bare fit of the same backend and by
+PyTorch.
+Besides, every experiment's `--quick` run is timed per backend (its recorded
+`wall_seconds`), twice: first with nothing compiled before, then again, when JAX loads
+what it compiled from its persistent compilation cache. These are timings on one machine shared with whatever else runs: read
 the ratios, not the digits.
 
 Writes `DIR/bench/` (default `results/bench/`): `bench.csv`, `quick_runs.csv`, `table.md`.
@@ -158,7 +161,7 @@ def _pytorch_path(model, x, y, repeat):
             loss = loss_fn(net(inputs[chosen]), targets[chosen])
             loss.backward()
             optimizer.step()
-        float(loss)  # wait for the last step
+        float(loss.detach())  # wait for the last step
         return time.perf_counter() - started
 
     started = time.perf_counter()
@@ -167,13 +170,16 @@ def _pytorch_path(model, x, y, repeat):
     return first, [epoch() for _ in range(EPOCHS)]
 
 
-def measure(repeats):
-    """The rows of the running backend: one per model and path, medians over repeats."""
-    import keras
+def measure(framework, repeats):
+    """The rows of `framework` ("keras", on the backend this process runs, or "pytorch"):
+    one per model and path, medians over repeats."""
+    if framework == "pytorch":
+        backend, paths = "pytorch", {"pytorch": _pytorch_path}
+    else:
+        import keras
 
-    paths = {"trainer": _trainer_path, "bare fit": _bare_fit_path}
-    if importlib.util.find_spec("torch") is not None:
-        paths["pytorch"] = _pytorch_path
+        backend = keras.backend.backend()
+        paths = {"trainer": _trainer_path, "bare fit": _bare_fit_path}
     rows = []
     for model in ("mlp", "lstm"):
         x, y = _data(model)
@@ -188,7 +194,7 @@ def measure(repeats):
         for path, (firsts, steadies) in times.items():
             rows.append(
                 dict(
-                    backend=keras.backend.backend() if path != "pytorch" else "pytorch",
+                    backend=backend,
                     model=model,
                     path=path,
                     first_step_s=statistics.median(firsts),
@@ -203,16 +209,18 @@ def measure(repeats):
 
 
 def _backend_rows(backend, repeats):
-    """`measure` in a new process running `backend`."""
+    """`measure` in a new process running `backend` (a Keras backend, or "pytorch")."""
+    framework = "pytorch" if backend == "pytorch" else "keras"
+    quiet = "from experiments import import_keras_quietly; import_keras_quietly(); "
     code = (
-        "import json, sys; from experiments import import_keras_quietly; import_keras_quietly(); "
+        f"import json; {quiet if framework == 'keras' else ''}"
         "from experiments.bench import measure; "
-        f"print(json.dumps(measure({repeats})))"
+        f"print(json.dumps(measure({framework!r}, {repeats})))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=PROJECT,
-        env={**os.environ, "KERAS_BACKEND": backend},
+        env={**os.environ, "KERAS_BACKEND": backend if framework == "keras" else "tensorflow"},
         capture_output=True,
         text=True,
     )
@@ -221,13 +229,14 @@ def _backend_rows(backend, repeats):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _quick_seconds(backend, name):
-    """The recorded wall time of `name`'s quick run on `backend`."""
+def _quick_seconds(backend, name, compiled):
+    """The recorded wall time of `name`'s quick run on `backend`, JAX keeping its compiled
+    programs in the folder `compiled`."""
     with tempfile.TemporaryDirectory() as folder:
         result = subprocess.run(
             [sys.executable, "-m", "experiments", "run", name, "--quick", "--out", folder],
             cwd=PROJECT,
-            env={**os.environ, "KERAS_BACKEND": backend},
+            env={**os.environ, "KERAS_BACKEND": backend, "JAX_COMPILATION_CACHE_DIR": compiled},
             capture_output=True,
             text=True,
         )
@@ -251,6 +260,7 @@ def render(bench, quick, machine):
         out.write("PyTorch was not installed when this ran: its rows are left out.\n\n")
     table = bench.copy()
     bare = table[table["path"] == "bare fit"].set_index(["backend", "model"])
+    torch = table[table["path"] == "pytorch"].set_index("model")
     for column in ("first_step_s", "steady_ms_per_step"):
         table[f"{column} / bare fit"] = [
             row[column] / bare.loc[(row["backend"], row["model"]), column]
@@ -258,15 +268,27 @@ def render(bench, quick, machine):
             else float("nan")
             for _, row in table.iterrows()
         ]
+    if len(torch):
+        table["steady / pytorch"] = [
+            row["steady_ms_per_step"] / torch.loc[row["model"], "steady_ms_per_step"]
+            for _, row in table.iterrows()
+        ]
     out.write(table.to_markdown(index=False, floatfmt=".3g"))
     out.write("\n")
     if len(quick):
-        out.write("\n## Quick runs (seconds, one run each)\n\n")
-        wide = quick.pivot(index="experiment", columns="backend", values="wall_seconds")
+        out.write(
+            "\n## Quick runs (seconds)\n\n`first`: each experiment's quick run with nothing "
+            "compiled before; `again`: the same run once more, when JAX loads the programs it "
+            "compiled the first time from its persistent compilation cache (TensorFlow has "
+            "none).\n\n"
+        )
+        wide = quick.pivot(index="experiment", columns=["backend", "run"], values="wall_seconds")
         wide = wide.reindex(list(dict.fromkeys(quick["experiment"])))
+        wide.columns = [f"{backend}, {run}" for backend, run in wide.columns]
         wide.loc["total"] = wide.sum()
-        if {"tensorflow", "jax"} <= set(wide.columns):
-            wide["jax / tensorflow"] = wide["jax"] / wide["tensorflow"]
+        for run in ("first", "again"):
+            if {f"jax, {run}", f"tensorflow, {run}"} <= set(wide.columns):
+                wide[f"jax / tensorflow, {run}"] = wide[f"jax, {run}"] / wide[f"tensorflow, {run}"]
         out.write(wide.reset_index().to_markdown(index=False, floatfmt=".3g"))
         out.write("\n")
     return out.getvalue()
@@ -287,17 +309,21 @@ def command_bench(args):
     """Measures every backend and writes `args.out/bench/`."""
     if args.repeats < 1:
         raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
-    out = storage.check_writable(args.out)
-    bench = pd.DataFrame([row for b in BACKENDS for row in _backend_rows(b, args.repeats)])
-    quick = pd.DataFrame(
-        [
-            dict(experiment=name, backend=backend, wall_seconds=_quick_seconds(backend, name))
-            for name in ([] if args.no_quick_runs else experiments.EXPERIMENTS)
-            for backend in BACKENDS
-        ],
-        columns=["experiment", "backend", "wall_seconds"],
-    )
+    storage.check_writable(args.out)
+    out = Path(args.out)
     torch = importlib.util.find_spec("torch")
+    frameworks = [*BACKENDS, *(["pytorch"] if torch is not None else [])]
+    bench = pd.DataFrame([row for b in frameworks for row in _backend_rows(b, args.repeats)])
+    quick = []
+    with tempfile.TemporaryDirectory() as compiled:  # no program compiled before the first runs
+        for name in [] if args.no_quick_runs else experiments.EXPERIMENTS:
+            for backend in BACKENDS:
+                for run in ("first", "again"):
+                    seconds = _quick_seconds(backend, name, compiled)
+                    quick.append(
+                        dict(experiment=name, backend=backend, run=run, wall_seconds=seconds)
+                    )
+    quick = pd.DataFrame(quick, columns=["experiment", "backend", "run", "wall_seconds"])
     machine = dict(
         platform=platform.platform(),
         python=platform.python_version(),
@@ -311,6 +337,6 @@ def command_bench(args):
         "table.md": render(bench, quick, machine),
     }
     with storage.Lock(out):
-        storage.replace_folder(Path(out) / "bench", files)
+        storage.replace_folder(out / "bench", files)
     print(files["table.md"])
     return 0

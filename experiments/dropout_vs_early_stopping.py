@@ -148,8 +148,7 @@ class Config:
 
 
 # Quick: one stopping rule, 1,000 examples, 40 epochs of batch 64 (twice the updates per
-# epoch, so overfitting starts sooner). Each training costs about a second of graph tracing
-# whatever its size, so quick trains five conditions. 40 epochs are too few for dropout to
+# epoch, so overfitting starts sooner), five conditions. 40 epochs are too few for dropout to
 # overtake on clean labels (that takes the full run), so quick shows dropout's effect on
 # noisy labels only.
 QUICK = dict(

@@ -15,7 +15,7 @@ linearly with the batch size, up to 8k images).
 
 Design: MNIST-1D (4,000 training signals of length 40, 10 classes; `zoo.datasets`), one
 MLP of two hidden layers of 64 ReLU units, plain SGD, batch sizes 1, 32, 128 and the full
-4,000 (`zoo.datasets.batches`: shuffled every epoch; the full batch is the whole set at
+4,000 (`zoo.training.Trainer`: shuffled every epoch; the full batch is the whole set at
 every step). Every run of a seed starts from the same weights.
 - Gradient noise (`zoo.optimization.gradient_noise`): the mean squared distance of the
   mini-batch gradient from the full gradient, for B = 1, 2, 4, ..., 256, 64 batches each,

@@ -188,9 +188,9 @@ def range_test(trainer, optimizer, splits, config, seed):
 
 
 class SweepTuner(keras_tuner.BayesianOptimization):
-    """KerasTuner's Bayesian optimization, with each trial trained by `train` on a model
-    compiled once per width. Overriding `run_trial` is KerasTuner's documented way to
-    train a trial yourself; it skips rebuilding and retracing a model per trial."""
+    """KerasTuner's Bayesian optimization, with each trial trained by `train`, through the
+    experiment's `Trainer`. Overriding `run_trial` is KerasTuner's documented
+    way to train a trial yourself; it skips rebuilding and retracing a model per trial."""
 
     def __init__(self, trial_loss, **kwargs):
         super().__init__(objective=keras_tuner.Objective("val_loss", "min"), **kwargs)

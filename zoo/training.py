@@ -50,8 +50,8 @@ class Trainer:
 
     Two runs share a compiled model when the built models have the same configuration and
     the same non-trainable starting state (a `Normalization` layer's adapted statistics
-    are part of the traced graph), and the optimizers, losses, metrics and, on
-    TensorFlow, the steps per epoch agree; only the learning rate may differ. The shared
+    are part of the traced graph), and the optimizers, losses, metrics and steps per
+    call of the training function agree; only the learning rate may differ. The shared
     model is put back at the start of training for every run: every variable (weights,
     dropout seeds) from the freshly built model, every optimizer variable at zero.
 
@@ -395,14 +395,15 @@ def input_gradients(model, x, y, loss="mean_squared_error"):
     return _gradient(total_loss, model, ("inputs", loss), x, y, with_respect_to=2)
 
 
-_JAX_GRADIENTS = weakref.WeakKeyDictionary()  # model -> {key: compiled gradient function}
+_JAX_GRADIENTS = weakref.WeakKeyDictionary()  # model -> {key: compiled gradient, or None}
 
 
 def _gradient(function, model, key, x, y, with_respect_to):
     """Gradients of the scalar `function(model, trainable, non_trainable, x, y)` with
     respect to its argument number `with_respect_to` (0: the trainable weights, 2: the
-    inputs), as NumPy arrays, on whichever Keras backend is running. On JAX the gradient
-    is compiled once per model and `key`: run op by op, it costs more than a training step."""
+    inputs), as NumPy arrays, on whichever Keras backend is running. On JAX a gradient asked
+    for again (the same model and `key`) is compiled: op by op it costs more than a
+    training step, but compiling costs more than a single call."""
     arguments = [
         [variable.value for variable in model.trainable_variables],
         [variable.value for variable in model.non_trainable_variables],
@@ -420,13 +421,16 @@ def _gradient(function, model, key, x, y, with_respect_to):
     elif backend == "jax":
         import jax
 
-        compiled = _JAX_GRADIENTS.setdefault(model, {})
-        if key not in compiled:
-            reference = weakref.ref(model)  # the cache must not keep the model alive
-            compiled[key] = jax.jit(
-                jax.grad(lambda *args: function(reference(), *args), argnums=with_respect_to)
-            )
-        grads = compiled[key](*arguments)
+        reference = weakref.ref(model)  # the cache must not keep the model alive
+        gradient = jax.grad(lambda *args: function(reference(), *args), argnums=with_respect_to)
+        seen = _JAX_GRADIENTS.setdefault(model, {})
+        if key in seen:  # asked again: worth compiling (once per input shape)
+            if seen[key] is None:
+                seen[key] = jax.jit(gradient)
+            gradient = seen[key]
+        else:  # the first time, op by op: compiling costs more than one call
+            seen[key] = None
+        grads = gradient(*arguments)
     elif backend == "torch":
         import torch
 
