@@ -15,7 +15,7 @@ process). For the zoo's MLP (40-512-512-10) and LSTM (32 units over 50 steps), b
 
 Two numbers per path. `first_step_s`: the start-up, the wall time of the first epoch of a
 newly built model less its other steps at the steady rate (tracing and compiling, for
-Keras). `steady_ms_per_step`: an epoch's training time over its steps once compiled. Each
+Keras; JAX's persistent compilation cache is off here). `steady_ms_per_step`: an epoch's training time over its steps once compiled. Each
 is the median over `--repeats` repeats, the paths interleaved within every repeat, in one
 process per backend; the table divides each by the bare fit of the same backend and by
 PyTorch.
@@ -211,7 +211,13 @@ def measure(framework, repeats):
 def _backend_rows(backend, repeats):
     """`measure` in a new process running `backend` (a Keras backend, or "pytorch")."""
     framework = "pytorch" if backend == "pytorch" else "keras"
-    quiet = "from experiments import import_keras_quietly; import_keras_quietly(); "
+    # Start-up from scratch: JAX's persistent compilation cache off, or every repeat but
+    # the first would load what the first compiled.
+    quiet = (
+        "from experiments import import_keras_quietly; import_keras_quietly(); import keras; "
+        "keras.backend.backend() == 'jax' and __import__('jax').config.update("
+        "'jax_enable_compilation_cache', False); "
+    )
     code = (
         f"import json; {quiet if framework == 'keras' else ''}"
         "from experiments.bench import measure; "
