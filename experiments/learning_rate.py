@@ -78,7 +78,7 @@ CONCLUSION = (
     "to NaN or to a dead network that guesses one class. Smith's range test, one run of 200 "
     "batches, suggests a rate within a decade of the sweep's best, for SGD and for each "
     "adaptive optimizer. KerasTuner's 12 trials find a validation loss within a few percent "
-    "of the sweep's best, but at a rate up to 0.65 decades lower: the validation loss is "
+    "of the sweep's best, but at a rate up to 0.8 decades lower: the validation loss is "
     "flat between about 0.3 and 2, so the best rate there is loosely determined, and the "
     "claim that the pick lies within half a decade fails. The adaptive optimizers claim "
     "fails too: Adam's final training loss stays within 5% of its best over no wider a "
