@@ -15,7 +15,9 @@ process). For the zoo's MLP (40-512-512-10) and LSTM (32 units over 50 steps), b
 
 Two numbers per path. `first_step_s`: the start-up, the wall time of the first epoch of a
 newly built model less its other steps at the steady rate (tracing and compiling, for
-Keras; JAX's persistent compilation cache is off here). `steady_ms_per_step`: an epoch's training time over its steps once compiled. Each
+Keras; JAX's persistent compilation cache is off here, but within one process JAX reuses
+what it compiled for an identical model in an earlier repeat, where TensorFlow traces
+every new model anew). `steady_ms_per_step`: an epoch's training time over its steps once compiled. Each
 is the median over `--repeats` repeats, the paths interleaved within every repeat, in one
 process per backend; the table divides each by the bare fit of the same backend and by
 PyTorch.
@@ -257,8 +259,9 @@ def render(bench, quick, machine):
     out.write("# Benchmark: training speed per backend\n\n")
     out.write(
         "Medians over repeats interleaved in one process per backend, batch 64; "
-        "`first_step_s` is the start-up (tracing, compiling), `steady_ms_per_step` a "
-        "compiled step. Ratios are to Keras' bare `model.fit` on the same backend. "
+        "`first_step_s` is the start-up (tracing, compiling; JAX reuses, within the process, "
+        "what it compiled for an identical model in an earlier repeat), `steady_ms_per_step` "
+        "a compiled step. Ratios are to Keras' bare `model.fit` on the same backend. "
         f"Timings on one noisy {machine['cpus']}-core machine: read the ratios, not the "
         "digits. Regenerate with `python -m experiments bench`.\n\n"
     )
