@@ -108,7 +108,8 @@ def import_keras_quietly():
 
     Standard error is captured at the file-descriptor level while Keras is imported and
     its backend makes a first tensor (which is when TensorFlow looks for a GPU; on JAX,
-    after `_keep_compiled_programs`); the lines that are not known start-up notices are written back, so real errors
+    after `_keep_compiled_programs`), and on another backend while TensorFlow, which Keras
+    imports there too when it serializes a layer, does the same; the lines that are not known start-up notices are written back, so real errors
     still show.
     """
     global _keras_imported
@@ -127,6 +128,11 @@ def import_keras_quietly():
             if keras.backend.backend() == "jax":
                 _keep_compiled_programs()
             keras.ops.convert_to_numpy(keras.ops.zeros(()))
+            if keras.backend.backend() != "tensorflow" and importlib.util.find_spec("tensorflow"):
+                # Keras imports TensorFlow on every backend when it serializes a layer.
+                import tensorflow as tf
+
+                tf.zeros(())
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
