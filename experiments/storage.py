@@ -432,10 +432,9 @@ def load(folder):
         texts[file_name] = files[file_name].decode()
         if texts[file_name].count("\n") < 2:
             fail(f"{file_name} has no rows")
-    for file_name in texts:
-        name = _table_name(file_name)
-        measured, timed = table_files(name) if name else (None, None)
-        if timed in texts and texts[timed].count("\n") != texts[measured].count("\n"):
+    for timed in [file_name for file_name in texts if _table_name(file_name) is None]:
+        measured = _measured_file(timed)
+        if texts[timed].count("\n") != texts[measured].count("\n"):
             fail(f"{measured} and {timed} have different numbers of rows")
     return stored_tables(texts), record, files
 

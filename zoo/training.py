@@ -163,8 +163,9 @@ class Trainer:
         same batching as `fit`, without the restart (say, a forecaster updated on new
         data). Returns the `History`."""
         steps = steps_per_epoch or _steps(len(x), batch_size)
-        stream = batches(x, y, batch_size, seed, steps * epochs, shuffle=shuffle)
-        if keras.backend.backend() == "tensorflow":
+        if keras.backend.backend() != "tensorflow":
+            stream = batches(x, y, batch_size, seed, steps * epochs, shuffle=shuffle)
+        else:
             # The compiled model runs a fixed number of steps per call. Every epoch still
             # has `steps` steps if that number divides them, or if there is one epoch (the
             # stream ends with it); otherwise (or if callbacks need every batch) it is
