@@ -34,6 +34,7 @@ EXPERIMENTS = (
     "backprop",
     "gradient_descent",
     "learning_rate",
+    "hyperparameter_search",
     "normalization",
     "random_labels",
     "dropout_vs_early_stopping",

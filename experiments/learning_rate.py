@@ -1,15 +1,14 @@
-"""Learning rates: too high, too low, how to search for one, and adaptive optimizers.
+"""Learning rates: too high, too low, a range test to find one, and adaptive optimizers.
 
 The course: "If you set it too high you can overshoot the minimum, too low takes a long
 time to converge ... try out a bunch of learning rates and see what works best ...
 design an adaptive learning rate".
 
-Reproduces three practices and one finding: a log-spaced sweep, where the rate that
+Reproduces two practices and one finding: a log-spaced sweep, where the rate that
 works sits between rates that crawl and rates that diverge (Bengio 2012, "Practical
 recommendations", Sec. 3.1: "the single most important hyper-parameter"); Smith's
 (2017) learning-rate range test, which finds a good rate from one short run whose rate
-rises batch by batch; a hyperparameter search with KerasTuner (Bayesian optimization);
-and adaptive optimizers, which scale each weight's step by its own gradient history
+rises batch by batch; and adaptive optimizers, which scale each weight's step by its own gradient history
 (Duchi et al. 2011, Adagrad; Tieleman & Hinton 2012, RMSprop; Kingma & Ba 2015, Adam)
 and so, the usual advice goes, are less sensitive to the rate chosen; here only Adagrad
 (and RMSprop a little) is, by final training loss, and Adam is not.
@@ -25,11 +24,10 @@ the same weights.
 - Range test (`zoo.optimization.LearningRateRangeTest`): for each optimizer, the rate
   rising from 1e-5 to 10 over 200 batches; its suggestion is a tenth of the rate at the
   lowest smoothed loss.
-- Search: KerasTuner's `BayesianOptimization`, 12 trials, over the SGD learning rate
-  (log-uniform, 1e-4 to 10) and the hidden width (32, 64 or 128), scored by the lowest
-  validation loss over the epochs; the sweep's best rate is scored the same way.
+Searching the rate together with other hyperparameters is the `hyperparameter_search`
+experiment.
 
-    python -m experiments run learning_rate              # about 1.5 minutes, 3 seeds
+    python -m experiments run learning_rate              # about 1.3 minutes, 3 seeds
     python experiments/learning_rate.py --quick          # about 15 seconds, 2 seeds
 """
 
@@ -44,10 +42,8 @@ if __name__ == "__main__":
     script_main(__file__)
 
 import dataclasses
-import tempfile
 
 import keras
-import keras_tuner
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -55,7 +51,6 @@ import pandas as pd
 from experiments.claims import Claim, by_record, mean_std, mean_std_table, run_outcomes
 from experiments.progress import Progress
 from experiments.settings import (
-    at_most,
     distinct,
     layer_widths,
     one_of,
@@ -70,21 +65,18 @@ from zoo.mlp import build_mlp
 from zoo.optimization import LearningRateRangeTest
 from zoo.training import Trainer, classes_predicted
 
-TITLE = "Learning rates: too high, too low, search, adaptive optimizers"
+TITLE = "Learning rates: too high, too low, a range test, adaptive optimizers"
 CONCEPT = "The learning rate decides whether gradient descent crawls, converges or diverges."
 CONCLUSION = (
     "The two failures the course names are both there: SGD at the smallest rate has made a "
     "few percent of the possible progress after 15 epochs, and at the largest it blows up, "
     "to NaN or to a dead network that guesses one class. Smith's range test, one run of 200 "
     "batches, suggests a rate within a decade of the sweep's best, for SGD and for each "
-    "adaptive optimizer. KerasTuner's 12 trials find a validation loss within a few percent "
-    "of the sweep's best, but at a rate up to 0.8 decades lower: the validation loss is "
-    "flat between about 0.3 and 2, so the best rate there is loosely determined, and the "
-    "claim that the pick lies within half a decade fails. The adaptive optimizers claim "
-    "fails too: Adam's final training loss stays within 5% of its best over no wider a "
-    "range of rates than SGD's, about a tenth of a decade each; RMSprop's is a little wider "
-    "and Adagrad's widest. What adaptivity changed here is where the good rates lie (Adam "
-    "0.01, SGD 1), not how wide the window around them is."
+    "adaptive optimizer. The adaptive optimizers claim fails: Adam's final training loss "
+    "stays within 5% of its best over no wider a range of rates than SGD's, about a tenth of "
+    "a decade each; RMSprop's is a little wider and Adagrad's widest. What adaptivity changed "
+    "here is where the good rates lie (Adam 0.01, SGD 1), not how wide the window around "
+    "them is."
 )
 
 OPTIMIZERS = {
@@ -93,7 +85,6 @@ OPTIMIZERS = {
     "RMSprop": keras.optimizers.RMSprop,
     "Adagrad": keras.optimizers.Adagrad,
 }
-WIDTHS = (32, 64, 128)  # the tuner's second hyperparameter
 WITHIN = 0.05  # "within 5% of the best final loss"
 RANGE_TEST_STEPS = 200
 
@@ -120,9 +111,6 @@ class Config:
         one_of(*OPTIMIZERS),
         distinct,
     )
-    tuner_trials: int = setting(
-        12, "KerasTuner trials over the SGD rate and the width", positive, at_most(1000)
-    )
     seeds: tuple[int, ...] = seeds_setting()
 
     def __post_init__(self):
@@ -134,8 +122,7 @@ class Config:
             raise ValueError(f"optimizers must include SGD, got {','.join(self.optimizers)}")
 
 
-# Quick: 1,000 signals, 8 epochs, two rates per decade, SGD and Adam, 2 seeds. The tuner
-# keeps its 12 trials: with 6, one seed's search never tried a rate near the best.
+# Quick: 1,000 signals, 8 epochs, two rates per decade, SGD and Adam, 2 seeds.
 QUICK = dict(
     train_size=1000,
     epochs=8,
@@ -187,46 +174,9 @@ def range_test(trainer, optimizer, splits, config, seed):
     return finder
 
 
-class SweepTuner(keras_tuner.BayesianOptimization):
-    """KerasTuner's Bayesian optimization, with each trial trained by `train`, through the
-    experiment's `Trainer`. Overriding `run_trial` is KerasTuner's documented
-    way to train a trial yourself; it skips rebuilding and retracing a model per trial."""
-
-    def __init__(self, trial_loss, **kwargs):
-        super().__init__(objective=keras_tuner.Objective("val_loss", "min"), **kwargs)
-        self.trial_loss = trial_loss
-
-    def run_trial(self, trial, *args, **kwargs):
-        hp = trial.hyperparameters
-        rate = hp.Float("learning_rate", 1e-4, 10.0, sampling="log")
-        width = hp.Choice("hidden_units", list(WIDTHS))
-        return {"val_loss": self.trial_loss(rate, width)}
-
-
-def search(trial_loss, config, seed):
-    """The tuner's best learning rate, width and validation loss, and the trials it ran."""
-    with tempfile.TemporaryDirectory() as directory:
-        tuner = SweepTuner(
-            trial_loss,
-            max_trials=config.tuner_trials,
-            seed=seed,
-            directory=directory,
-            project_name="learning_rate",
-            overwrite=True,
-        )
-        tuner.search(verbose=0)
-        best = tuner.oracle.get_best_trials(1)[0]
-        return (
-            best.hyperparameters["learning_rate"],
-            best.hyperparameters["hidden_units"],
-            best.score,
-            len(tuner.oracle.trials),
-        )
-
-
 def run(config):
     rows, trainer = [], Trainer()
-    progress = Progress("learning_rate", len(config.seeds) * (len(config.optimizers) + 1))
+    progress = Progress("learning_rate", len(config.seeds) * len(config.optimizers))
     for seed in config.seeds:
         (x, y), _ = datasets.load("mnist1d", seed=seed, train_size=config.train_size)
         splits = datasets.split_validation(x, y, seed=seed)
@@ -269,23 +219,6 @@ def run(config):
                 finder.suggestion(),
             )
 
-        def trial_loss(rate, width):
-            history = train(trainer, "SGD", width, rate, splits, config, seed)
-            return float(np.nanmin([point["val_loss"] for point in history] + [np.inf]))
-
-        rate, width, val_loss, trials = search(trial_loss, config, seed)
-        rows.append(
-            dict(
-                seed=seed,
-                record="tuner",
-                optimizer="SGD",
-                learning_rate=rate,
-                hidden_units=width,
-                val_loss=val_loss,
-                trials=trials,
-            )
-        )
-        progress.done("seed=%d the tuner picks rate %.3g, width %d", seed, rate, width)
     return by_record(rows)
 
 
@@ -368,17 +301,7 @@ def summarize(tables):
             "unstable rates": "unstable",
         },
     )
-    tuner = tables["tuner"]
-    picks = mean_std_table(
-        tuner.assign(optimizer="SGD, KerasTuner's pick"),
-        ["optimizer"],
-        {
-            "best rate (validation loss)": "learning_rate",
-            "hidden width": "hidden_units",
-            "trials": "trials",
-        },
-    )
-    return pd.concat([out, picks], ignore_index=True).fillna("")
+    return out
 
 
 # --- claims --------------------------------------------------------------------------
@@ -410,36 +333,17 @@ def _extremes(tables):
     return measured, bool(largest["unstable"].all() and (closed < 0.5).all())
 
 
-def _log10_distance(tables, record):
+def _range_test_close(tables):
     best = best_rates(tables, "best_val").xs("SGD", level="optimizer")
-    picks = tables.get(record, pd.DataFrame(columns=["optimizer", "seed", "learning_rate"]))
+    picks = tables["suggestion"]
     picks = picks[picks["optimizer"] == "SGD"].set_index("seed")["learning_rate"]
-    if picks.empty:
-        raise KeyError(f"no {record} recorded")
     distance = np.log10(picks / best.reindex(picks.index))
     measured = {
         "sweep's best rate": mean_std(best),
-        f"{record} rate": mean_std(picks),
+        "suggestion rate": mean_std(picks),
         "log10(pick / best)": mean_std(distance),
     }
-    return measured, distance.abs()
-
-
-def _range_test_close(tables):
-    measured, distance = _log10_distance(tables, "suggestion")
-    return measured, bool((distance <= 1).all())
-
-
-def _tuner_close(tables):
-    measured, distance = _log10_distance(tables, "tuner")
-    sweep_best = (
-        sweep_summary(tables).xs("SGD", level="optimizer")["best_val"].groupby("seed").min()
-    )
-    tuner = tables["tuner"].set_index("seed")["val_loss"]
-    measured["tuner's validation loss / the sweep's best"] = mean_std(
-        tuner / sweep_best.reindex(tuner.index)
-    )
-    return measured, bool((distance <= 0.5).all())
+    return measured, bool((distance.abs() <= 1).all())
 
 
 def _adaptive_wider(tables):
@@ -472,15 +376,6 @@ CLAIMS = [
         "SGD, every seed: the suggestion (a tenth of the rate at the lowest smoothed loss) within 10x of the "
         "sweep's best rate by validation loss",
         _range_test_close,
-        headline=("log10(pick / best)",),
-    ),
-    Claim(
-        "tuner_finds_the_rate",
-        "A hyperparameter search with KerasTuner, over the rate and the width, picks a rate where the sweep does.",
-        "Course: 'try out a bunch of learning rates and see what works best'. KerasTuner's BayesianOptimization.",
-        "every seed: the tuner's rate within half a decade (a factor of 10^0.5) of the sweep's best rate by "
-        "validation loss",
-        _tuner_close,
         headline=("log10(pick / best)",),
     ),
     Claim(
@@ -523,20 +418,12 @@ def plot_curves(tables):
 def plot_sweep(tables):
     summary = sweep_summary(tables).reset_index()
     suggestions = tables["suggestion"]
-    tuner = tables["tuner"]
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for optimizer, rows in summary.groupby("optimizer", sort=False):
         final = rows.groupby("learning_rate")["final"].mean()
         (line,) = axis.plot(final.index, final.values, "o-", label=optimizer)
         suggested = suggestions.loc[suggestions["optimizer"] == optimizer, "learning_rate"]
         axis.plot(suggested, np.full(len(suggested), 0.2), "v", color=line.get_color())
-    axis.plot(
-        tuner["learning_rate"],
-        np.full(len(tuner), 0.15),
-        "*",
-        color="black",
-        label="KerasTuner's pick (SGD)",
-    )
     axis.set(
         xscale="log",
         yscale="log",
