@@ -53,7 +53,15 @@ import pandas as pd
 
 from experiments.claims import Claim, by_record, mean_std, mean_std_table
 from experiments.progress import Progress
-from experiments.settings import at_most, distinct, positive, seeds_setting, setting, validate
+from experiments.settings import (
+    at_most,
+    count_at_least,
+    distinct,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
+)
 from zoo import datasets
 from zoo.callbacks import EpochEvaluation
 from zoo.mlp import build_mlp
@@ -83,15 +91,17 @@ class Config:
     )
     widths: tuple[int, ...] = setting(
         (32, 64, 128),
-        "the hidden widths searched (both hidden layers; at least 2)",
+        "the hidden widths searched (both hidden layers)",
         positive,
         distinct,
+        count_at_least(2),
     )
     learning_rates: tuple[float, ...] = setting(
         tuple(float(f"{10 ** (k / 3):.3g}") for k in range(-9, 4)),
-        "the grid's SGD learning rates (at least 3); the search draws between the ends",
+        "the grid's SGD learning rates; the search draws between the ends",
         positive,
         distinct,
+        count_at_least(3),
     )
     batch_size: int = setting(128, "examples per update", positive)
     epochs: int = setting(15, "the most epochs a run trains; validation picks the epoch", positive)
@@ -103,10 +113,6 @@ class Config:
     def __post_init__(self):
         validate(self)
         datasets.check_train_size("mnist1d", self.train_size)
-        if len(self.learning_rates) < 3:
-            raise ValueError(f"give at least 3 learning_rates, got {len(self.learning_rates)}")
-        if len(self.widths) < 2:
-            raise ValueError(f"give at least 2 widths, got {len(self.widths)}")
 
 
 # Quick: 1,000 signals, 8 epochs, two widths, two rates per decade, 2 seeds; the search

@@ -51,6 +51,7 @@ import pandas as pd
 from experiments.claims import Claim, by_record, mean_std, mean_std_table, run_outcomes
 from experiments.progress import Progress
 from experiments.settings import (
+    count_at_least,
     distinct,
     layer_widths,
     one_of,
@@ -101,9 +102,10 @@ class Config:
     epochs: int = setting(15, "epochs of training per learning rate", positive)
     learning_rates: tuple[float, ...] = setting(
         tuple(float(f"{10 ** (k / 3):.3g}") for k in range(-9, 4)),
-        "the swept learning rates (at least 3)",
+        "the swept learning rates",
         positive,
         distinct,
+        count_at_least(3),
     )
     optimizers: tuple[str, ...] = setting(
         tuple(OPTIMIZERS),
@@ -116,8 +118,6 @@ class Config:
     def __post_init__(self):
         validate(self)
         datasets.check_train_size("mnist1d", self.train_size)
-        if len(self.learning_rates) < 3:
-            raise ValueError(f"give at least 3 learning_rates, got {len(self.learning_rates)}")
         if "SGD" not in self.optimizers:
             raise ValueError(f"optimizers must include SGD, got {','.join(self.optimizers)}")
 

@@ -114,6 +114,16 @@ def distinct(value):
         return "must not repeat a value"
 
 
+def count_at_least(n):
+    """A tuple setting of at least `n` values."""
+
+    def check(value):
+        if len(value) < n:
+            return f"needs at least {n} values"
+
+    return check
+
+
 def may_be_empty(value):
     """Marks a tuple setting that may be empty (it leaves a part of the experiment out)."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import experiments
-from experiments import random_labels, runner, settings, storage
+from experiments import learning_rate, random_labels, runner, settings, storage
 from experiments.runner import main, make_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +82,8 @@ def test_validate_catches_bad_values_from_python_too():
         random_labels.Config(max_epochs=True)
     with pytest.raises(ValueError, match="learning_rate must be a number"):
         random_labels.Config(learning_rate="0.1")
+    with pytest.raises(ValueError, match="learning_rates needs at least 3 values"):
+        learning_rate.Config(learning_rates=(0.1, 1.0))
 
 
 # --- bad input: one line on stderr, the right exit status, nothing trained or written ---
