@@ -20,9 +20,9 @@ is exactly what a new model would do, at a fraction of the cost:
 What else it takes care of, and why:
 
 - Batches. One seed fixes the order: every epoch is a new permutation drawn by NumPy from
-  the seed, the same on every backend. On TensorFlow the batches come from one `tf.data`
-  pipeline per run and a whole epoch runs in one call (`steps_per_execution`); on JAX,
-  whose training step is a Python loop over jitted steps anyway, from NumPy.
+  the seed, the same on every backend, and a whole epoch runs in one call of the training
+  function (`steps_per_execution`). On TensorFlow the batches come from one `tf.data`
+  pipeline per run, on JAX from NumPy.
 - Seeding. Keras draws every layer's initializer seed and every dropout seed from
   Python's `random` when the layer is built; the Trainer seeds Python's and NumPy's
   generators before it builds, but not TensorFlow's: `tf.random.set_seed` clears
@@ -163,18 +163,17 @@ class Trainer:
         same batching as `fit`, without the restart (say, a forecaster updated on new
         data). Returns the `History`."""
         steps = steps_per_epoch or _steps(len(x), batch_size)
+        # The compiled model runs a fixed number of steps per call. Every epoch still has
+        # `steps` steps if that number divides them, or if there is one epoch (the stream
+        # ends with it); otherwise (or if callbacks need every batch) it is made anew.
+        execution = _steps_per_execution(steps, callbacks)
+        current = model.steps_per_execution
+        if (execution == 1 and current != 1) or (epochs > 1 and steps % current):
+            model.steps_per_execution = execution
+            model.make_train_function(force=True)
         if keras.backend.backend() != "tensorflow":
             stream = batches(x, y, batch_size, seed, steps * epochs, shuffle=shuffle)
         else:
-            # The compiled model runs a fixed number of steps per call. Every epoch still
-            # has `steps` steps if that number divides them, or if there is one epoch (the
-            # stream ends with it); otherwise (or if callbacks need every batch) it is
-            # traced anew.
-            execution = _steps_per_execution(steps, callbacks)
-            current = model.steps_per_execution
-            if (execution == 1 and current != 1) or (epochs > 1 and steps % current):
-                model.steps_per_execution = execution
-                model.make_train_function(force=True)
             import tensorflow as tf
 
             stream = _tf_dataset(x, y, batch_size, seed, steps * epochs, shuffle)
@@ -280,11 +279,10 @@ def _tf_dataset(x, y, batch_size, seed, steps, shuffle):
 
 
 def _steps_per_execution(steps, callbacks):
-    """Training steps per call of the compiled training function: on TensorFlow a whole
-    epoch, unless a callback acts before every batch (and must see each one); on JAX one,
-    since JAX runs several steps per call as a Python loop anyway."""
-    if keras.backend.backend() != "tensorflow":
-        return 1
+    """Training steps per call of the training function: a whole epoch, unless a callback
+    acts before every batch (and must see each one). On TensorFlow the epoch is one traced
+    loop; on JAX a Python loop over the jitted step, which skips Keras's bookkeeping and
+    callbacks between steps."""
     base = keras.callbacks.Callback.on_train_batch_begin
     per_batch = any(type(callback).on_train_batch_begin is not base for callback in callbacks or [])
     return 1 if per_batch else steps
@@ -396,15 +394,15 @@ def input_gradients(model, x, y, loss="mean_squared_error"):
     return _gradient(total_loss, model, ("inputs", loss), x, y, with_respect_to=2)
 
 
-_JAX_GRADIENTS = weakref.WeakKeyDictionary()  # model -> {key: compiled gradient, or None}
+_JAX_GRADIENTS = weakref.WeakKeyDictionary()  # model -> {key: compiled gradient}
 
 
 def _gradient(function, model, key, x, y, with_respect_to):
     """Gradients of the scalar `function(model, trainable, non_trainable, x, y)` with
     respect to its argument number `with_respect_to` (0: the trainable weights, 2: the
-    inputs), as NumPy arrays, on whichever Keras backend is running. On JAX a gradient asked
-    for again (the same model and `key`) is compiled: op by op it costs more than a
-    training step, but compiling costs more than a single call."""
+    inputs), as NumPy arrays, on whichever Keras backend is running. On JAX the gradient is
+    compiled, once per model, `key` and input shape: even a single call costs less that way than
+    op by op, where every operation compiles on its own the first time it meets a shape."""
     arguments = [
         [variable.value for variable in model.trainable_variables],
         [variable.value for variable in model.non_trainable_variables],
@@ -422,15 +420,13 @@ def _gradient(function, model, key, x, y, with_respect_to):
     elif backend == "jax":
         import jax
 
-        reference = weakref.ref(model)  # the cache must not keep the model alive
-        gradient = jax.grad(lambda *args: function(reference(), *args), argnums=with_respect_to)
-        seen = _JAX_GRADIENTS.setdefault(model, {})
-        if key in seen:  # asked again: worth compiling (once per input shape)
-            if seen[key] is None:
-                seen[key] = jax.jit(gradient)
-            gradient = seen[key]
-        else:  # the first time, op by op: compiling costs more than one call
-            seen[key] = None
+        compiled = _JAX_GRADIENTS.setdefault(model, {})
+        if key not in compiled:  # the model's gradient, compiled once per input shape
+            reference = weakref.ref(model)  # the cache must not keep the model alive
+            compiled[key] = jax.jit(
+                jax.grad(lambda *args: function(reference(), *args), argnums=with_respect_to)
+            )
+        gradient = compiled[key]
         grads = gradient(*arguments)
     elif backend == "torch":
         import torch
