@@ -10,7 +10,11 @@ Each experiment module defines:
   of wall-clock time is named `seconds` or ends in `_seconds` (the runner keeps those
   apart, in `timings.csv`, so that everything else reruns byte for byte);
 - `summarize(table) -> pandas.DataFrame`: the table shown in `table.md`;
-- `CLAIMS`: a list of `experiments.claims.Claim` checked against the table;
+- `CLAIMS`: a list of `experiments.claims.Claim` checked against the table: findings,
+  which can fail, do not hang on which seeds ran (a share of seeds or a mean with its
+  spread, not "every seed"), are stated relative to the run's own course rather than a
+  fixed epoch, and never select on the test set; and checks (`kind="check"`), identities
+  that hold when the code is right, shown apart (see `Claim`);
 - `PLOTS`: a dict from file name to a function of the table returning a figure.
 
 Importing this package is cheap: it imports neither TensorFlow nor Keras, and it sets
@@ -32,6 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 EXPERIMENTS = (
     "perceptron",
     "backprop",
+    "loss_functions",
     "gradient_descent",
     "learning_rate",
     "hyperparameter_search",

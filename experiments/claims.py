@@ -11,7 +11,22 @@ import pandas as pd
 
 @dataclasses.dataclass(frozen=True)
 class Claim:
-    """One finding an experiment tests.
+    """One finding an experiment tests, or one check that its machinery is right.
+
+    A finding can fail: it is the paper's or the course's statement, measured on a run
+    whose outcome was not known in advance. A check is an identity that holds by
+    construction when the code is right (a forward pass by hand equals Keras's, autodiff
+    equals finite differences): worth verifying on every run, but not evidence for the
+    lesson, so the report shows checks apart from findings.
+
+    Principles for a finding:
+    - It can fail.
+    - It does not depend on which seeds ran: a share of seeds or a mean with its spread,
+      not "every seed", so that any `--seeds N` gives a sensible verdict.
+    - It is stated relative to the run's own course (say, "by the epoch at which the clean
+      examples are 90% fit"), not a fixed epoch or a count that only fits one dataset.
+    - Model selection never touches the test set; a comparison with the best test result
+      over epochs is an oracle, and is called one.
 
     Args:
         id: short identifier, unique within the experiment.
@@ -22,6 +37,7 @@ class Claim:
             `measured` is a number or a small dict of numbers (see `mean_std`).
         headline: the keys of `measured` that sum it up in the index and at the end of a
             run (default: its first entry).
+        kind: "finding" (the default) or "check".
     """
 
     id: str
@@ -30,6 +46,11 @@ class Claim:
     criterion: str
     check: Callable
     headline: tuple = ()
+    kind: str = "finding"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id!r}: kind must be one of {KINDS}, got {self.kind!r}")
 
     def evaluate(self, table, defaults=False):
         """Runs the check and returns the JSON-ready record for `claims.json`.
@@ -52,6 +73,7 @@ class Claim:
             measured, passed = f"not measured: {reason}", None
         return {
             "id": self.id,
+            "kind": self.kind,
             "statement": self.statement,
             "source": self.source,
             "measured": _rounded(measured),
@@ -62,6 +84,7 @@ class Claim:
 
 
 PASS, FAIL, NOT_MEASURED = "pass", "FAIL", "not measured"
+KINDS = ("finding", "check")
 
 
 class NotMeasured(Exception):

@@ -73,7 +73,7 @@ CONCLUSION = (
 )
 
 INPUT_CONDITIONS = ("true_labels", "random_labels", "shuffled_pixels", "random_pixels", "gaussian")
-LESSON_EPOCH = 5  # Arpit et al.: what is fit early is the real pattern, not the noise
+CLEAN_FIT = 0.9  # Arpit et al.: by the time the clean examples are fit, the noise is not yet
 LESSON_CORRUPTION = 0.4
 
 
@@ -280,7 +280,7 @@ def _constant_factor(table):
     )
     ratio = fit[("random_labels", 1.0)] / fit[("true_labels", 0.0)]
     measured = mean_std(ratio)
-    return measured, bool(ratio.notna().all()) and 1.5 <= measured["mean"] <= 20
+    return measured, bool(ratio.notna().all()) and 1 < measured["mean"] <= 20
 
 
 def _noise_inputs_faster(table):
@@ -306,18 +306,30 @@ def _label_sweep(table):
     return measured, bool(np.all(np.diff(means.to_numpy()) < 0))
 
 
-def _real_patterns_first(table):
+def clean_fit_epochs(table):
+    """Per seed of the p = LESSON_CORRUPTION run: the row of the first epoch at which the
+    clean (correctly labelled) training examples are CLEAN_FIT fit."""
     rows = _measured(table, "corrupted_labels", LESSON_CORRUPTION)
-    rows = rows[rows["epoch"] == LESSON_EPOCH]
-    if rows.empty:
-        raise ValueError(f"no run with p={LESSON_CORRUPTION} reached epoch {LESSON_EPOCH}")
+    fit = rows[rows["clean_accuracy"] >= CLEAN_FIT]
+    if fit.empty:
+        raise ValueError(
+            f"no run with p={LESSON_CORRUPTION} fit {CLEAN_FIT:.0%} of its clean examples"
+        )
+    return fit.loc[fit.groupby("seed")["epoch"].idxmin()].set_index("seed")
+
+
+def _real_patterns_first(table):
+    rows = clean_fit_epochs(table)
     gap = mean_std(rows["clean_accuracy"] - rows["noisy_accuracy"])
+    seeds = _measured(table, "corrupted_labels", LESSON_CORRUPTION)["seed"].nunique()
     measured = {
+        "epoch": mean_std(rows["epoch"]),
         "clean fit": mean_std(rows["clean_accuracy"]),
         "noisy fit": mean_std(rows["noisy_accuracy"]),
         "gap": gap,
+        "seeds whose clean examples were never fit": seeds - len(rows),
     }
-    return measured, gap["mean"] >= 0.5
+    return measured, gap["mean"] >= 0.5 and len(rows) == seeds
 
 
 ZHANG = "Zhang et al. 2017, Understanding deep learning requires rethinking generalization"
@@ -335,7 +347,8 @@ CLAIMS = [
         "constant_factor",
         "Memorizing random labels costs only a constant factor more training than learning true labels.",
         f"{ZHANG}, Fig. 1a and Section 2: 'fitting random labels ... only slows down by a small constant factor'.",
-        "epochs to reach 99% train accuracy, random / true, mean over seeds in [1.5, 20]",
+        "epochs to reach 99% train accuracy, random / true, mean over seeds: longer, by at most 20x (in (1, 20]; "
+        "every seed must reach 99%)",
         _constant_factor,
     ),
     Claim(
@@ -358,7 +371,9 @@ CLAIMS = [
         "real_patterns_first",
         "Real patterns are learned before noise: early in training the clean examples are fit, the mislabelled ones not yet.",
         "Arpit et al. 2017, A closer look at memorization in deep networks: networks learn simple patterns first.",
-        f"at p = {LESSON_CORRUPTION}, epoch {LESSON_EPOCH}: clean minus corrupted training accuracy >= 0.5",
+        f"at p = {LESSON_CORRUPTION}, at the first epoch at which {CLEAN_FIT:.0%} of the clean examples are "
+        "fit: clean minus mislabelled training accuracy >= 0.5, mean over seeds (every seed's clean examples "
+        "must get there)",
         _real_patterns_first,
         headline=("gap",),
     ),
@@ -428,11 +443,13 @@ def plot_clean_vs_noisy(table):
         axis.fill_between(
             curve.index, curve["mean"] - curve["std"], curve["mean"] + curve["std"], alpha=0.2
         )
-    axis.axvline(LESSON_EPOCH, color="gray", linestyle=":")
+    for epoch in clean_fit_epochs(table)["epoch"].unique():
+        axis.axvline(epoch, color="gray", linestyle=":")
     axis.set(
         xlabel="epoch",
         ylabel="training accuracy on its labels",
-        title=f"p = {LESSON_CORRUPTION}: the real pattern is fit first, the noise later",
+        title=f"p = {LESSON_CORRUPTION}: the real pattern is fit first, the noise later "
+        f"(dotted: clean {CLEAN_FIT:.0%} fit)",
     )
     axis.legend()
     axis.grid(alpha=0.3)

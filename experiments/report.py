@@ -45,6 +45,21 @@ def tally(claims):
     )
 
 
+def by_kind(claims):
+    """`(findings, checks)`: claim records split by their kind."""
+    return (
+        [claim for claim in claims if claim.get("kind", "finding") == "finding"],
+        [claim for claim in claims if claim.get("kind") == "check"],
+    )
+
+
+def tally_kinds(claims):
+    """ "findings 3/4 pass; checks 1/1 pass": the verdicts, findings and checks apart."""
+    findings, checks = by_kind(claims)
+    parts = [f"findings {tally(findings)}"] if findings else []
+    return "; ".join(parts + ([f"checks {tally(checks)}"] if checks else []))
+
+
 def verdict_label(verdict):
     return {PASS: "PASS", FAIL: "FAIL"}.get(verdict, verdict)
 
@@ -59,18 +74,24 @@ def _table_markdown(module, table, record, claims):
         "",
         f"**Conclusion.** {module.CONCLUSION}",
         "",
-        f"## Claims ({tally(claims)})",
-        "",
     ]
-    for claim in claims:
-        lines += [
-            f"**{verdict_label(claim['verdict'])}: `{claim['id']}`.** {claim['statement']}",
-            "",
-            f"- Measured: {format_measured(claim['measured'])}",
-            f"- Criterion: {claim['criterion']}",
-            f"- Source: {claim['source']}",
-            "",
-        ]
+    findings, checks = by_kind(claims)
+    for heading, members, note in (
+        ("Findings", findings, "what the run measured, each able to fail"),
+        ("Checks", checks, "identities that hold when the code is right, not evidence"),
+    ):
+        if not members:
+            continue
+        lines += [f"## {heading} ({tally(members)}): {note}", ""]
+        for claim in members:
+            lines += [
+                f"**{verdict_label(claim['verdict'])}: `{claim['id']}`.** {claim['statement']}",
+                "",
+                f"- Measured: {format_measured(claim['measured'])}",
+                f"- Criterion: {claim['criterion']}",
+                f"- Source: {claim['source']}",
+                "",
+            ]
     lines += [
         f"## Results (mean ± std over seeds {seeds})",
         "",
@@ -103,13 +124,16 @@ def render_index(runs):
         total += wall
         quick = " (quick)" if record.get("quick") else ""
         rows.append(
-            f"| [{name}]({name}/table.md) | {about['CONCEPT']} | {tally(claims)} | "
+            f"| [{name}]({name}/table.md) | {about['CONCEPT']} | {tally_kinds(claims)} | "
             f"{len(record['seeds'])} | {wall:.0f} s{quick} |"
         )
         sections += [f"### [{name}]({name}/table.md)", ""]
-        for claim in claims:
+        findings, checks = by_kind(claims)
+        for claim in findings + checks:
+            kind = " (check)" if claim in checks else ""
             sections += [
-                f"- **{verdict_label(claim['verdict'])}** `{claim['id']}`: {claim['statement']}",
+                f"- **{verdict_label(claim['verdict'])}**{kind} `{claim['id']}`: "
+                f"{claim['statement']}",
                 f"  Measured: {claim['headline']}.",
             ]
         sections.append("")

@@ -203,11 +203,13 @@ def print_verdicts(name, claims, folder):
     """The end of a run: one line per claim, and where the files are."""
     from experiments import report
 
-    print(f"{name}: {report.tally(claims)}")
-    for claim in claims:
+    print(f"{name}: {report.tally_kinds(claims)}")
+    findings, checks = report.by_kind(claims)
+    for claim in findings + checks:
         statement = claim["statement"]
         statement = statement if len(statement) <= 90 else statement[:89] + "…"
-        print(f"  {report.verdict_label(claim['verdict']):<12} {claim['id']}: {statement}")
+        label = report.verdict_label(claim["verdict"]) + (" check" if claim in checks else "")
+        print(f"  {label:<12} {claim['id']}: {statement}")
         print(f"  {'':<12} measured {claim['headline']}")
     print(f"  wrote {_shown(folder)}/")
 

@@ -61,6 +61,31 @@ def build_mlp(
         raise ValueError(f"l2 must be non-negative, got {l2}")
 
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+    # Every Dense layer is made before any Dropout layer: each layer draws its seed from
+    # Python's `random` when it is made, so a net with dropout starts from the very weights
+    # of the same net without it (for the same seed), and a comparison of the two is fair.
+    dense = [
+        keras.layers.Dense(
+            int(units),
+            activation=activation,
+            kernel_regularizer=regularizer,
+            name=f"dense_{index}",
+            dtype=dtype,
+        )
+        for index, units in enumerate(hidden_units)
+    ]
+    head = keras.layers.Dense(
+        num_classes,
+        activation="softmax",
+        kernel_regularizer=regularizer,
+        name="predictions",
+        dtype=dtype,
+    )
+    dropout = [
+        keras.layers.Dropout(dropout_rate, name=f"dropout_{index}", dtype=dtype)
+        for index in range(len(hidden_units))
+        if dropout_rate > 0
+    ]
     inputs = keras.Input(shape=tuple(input_shape), name="inputs", dtype=dtype)
     x = (
         keras.layers.Flatten(name="flatten", dtype=dtype)(inputs)
@@ -69,21 +94,9 @@ def build_mlp(
     )
     if input_dropout_rate > 0:
         x = keras.layers.Dropout(input_dropout_rate, name="input_dropout", dtype=dtype)(x)
-    for index, units in enumerate(hidden_units):
-        x = keras.layers.Dense(
-            int(units),
-            activation=activation,
-            kernel_regularizer=regularizer,
-            name=f"dense_{index}",
-            dtype=dtype,
-        )(x)
-        if dropout_rate > 0:
-            x = keras.layers.Dropout(dropout_rate, name=f"dropout_{index}", dtype=dtype)(x)
-    outputs = keras.layers.Dense(
-        num_classes,
-        activation="softmax",
-        kernel_regularizer=regularizer,
-        name="predictions",
-        dtype=dtype,
-    )(x)
+    for index, layer in enumerate(dense):
+        x = layer(x)
+        if dropout:
+            x = dropout[index](x)
+    outputs = head(x)
     return keras.Model(inputs, outputs, name=name)

@@ -393,3 +393,45 @@ def diebold_mariano(errors_a, errors_b, horizon=1, alternative="two-sided"):
     if alternative not in p_values:
         raise ValueError(f"alternative must be one of {', '.join(p_values)}, got {alternative!r}")
     return DieboldMariano(float(statistic), float(p_values[alternative]))
+
+
+def mse_ratio_interval(realized, forecasts, size=0.95, reps=2000, seed=0):
+    """A block-bootstrap confidence interval for a forecast's MSE relative to the zero
+    forecast's (the random walk's, for returns): `sum((r - f)^2) / sum(r^2)`.
+
+    The days are resampled in blocks (arch's `CircularBlockBootstrap`, the block length
+    chosen for the loss differential by `arch.bootstrap.optimal_block_length`), which
+    keeps volatility clusters together. With several rows of `forecasts` (say, one per
+    seed), the statistic is their mean ratio, every row resampled on the same days.
+
+    An interval inside `[1 - d, 1 + d]` is evidence of equivalence (no edge larger than
+    `d` either way), which a large Diebold-Mariano p-value alone is not.
+
+    Args:
+        realized: the realized values, shape `(n,)`.
+        forecasts: forecasts of them, shape `(n,)` or `(k, n)`.
+        size: the coverage.
+        reps: bootstrap resamples.
+        seed: seeds the resampling.
+
+    Returns:
+        `(low, high)`.
+    """
+    from arch.bootstrap import CircularBlockBootstrap, optimal_block_length
+
+    realized = np.asarray(realized, dtype="float64")
+    forecasts = np.atleast_2d(np.asarray(forecasts, dtype="float64"))
+    if forecasts.shape[1] != len(realized) or len(realized) < 10:
+        raise ValueError("need forecasts of the same at least 10 realized values")
+
+    def ratio(r, f):
+        return np.array([np.mean(((r[:, None] - f) ** 2).sum(axis=0) / (r**2).sum())])
+
+    differential = ((realized[:, None] - forecasts.T) ** 2).mean(axis=1) - realized**2
+    if np.ptp(differential) == 0:  # the zero forecast itself: every resample gives 1
+        block = 1
+    else:
+        block = max(1, round(float(optimal_block_length(differential)["circular"].iloc[0])))
+    bootstrap = CircularBlockBootstrap(block, realized, forecasts.T, seed=seed)
+    low, high = bootstrap.conf_int(ratio, reps=reps, method="percentile", size=size)[:, 0]
+    return float(low), float(high)

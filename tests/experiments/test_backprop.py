@@ -22,22 +22,6 @@ def test_three_ways_of_computing_the_gradient_agree(quick):
     assert checks["hand_vs_auto"].max() < keras_float64 and checks["hand_vs_fd"].max() < 1e-6
 
 
-def test_cross_entropy_learns_faster_than_squared_error(quick):
-    tables, _ = quick
-    reached = backprop.epochs_to_target(tables, 0.9).unstack("loss")
-    assert reached["cross_entropy"].notna().all()
-    assert (reached["mse"].fillna(1e9) > reached["cross_entropy"]).all()
-    saturation = tables["saturation"].set_index(["margin", "loss"])["gradient_norm"]
-    assert saturation[10.0, "cross_entropy"] > 100 * saturation[10.0, "mse"]
-
-
-def test_the_trained_weights_sit_at_the_bottom_of_the_slice(quick):
-    tables, _ = quick
-    for _, curve in tables["slice"].groupby("seed"):
-        at_zero = curve.loc[curve["alpha"].abs().idxmin(), "train_loss"]
-        assert at_zero < curve["train_loss"].iloc[0] and at_zero < curve["train_loss"].iloc[-1]
-
-
 def test_claims_are_computed_from_the_table(quick):
     tables, folder = quick
     stored = json.loads((folder / "claims.json").read_text())

@@ -32,7 +32,11 @@ def test_conditions_cover_the_issue_and_quick_keeps_the_lessons():
     quick_clean, _ = experiment.conditions(
         dataclasses.replace(experiment.Config(), **experiment.QUICK)
     )
-    assert [c.name for c in quick_clean] == ["none", "early_stop_val_loss"]
+    assert [c.name for c in quick_clean] == [
+        "none",
+        "early_stop_val_loss",
+        "early_stop_val_accuracy",
+    ]
 
 
 def test_unregularized_net_overfits_and_early_stopping_stops_near_its_best(quick):
@@ -62,15 +66,38 @@ def test_noise_is_memorized_late_and_dropout_slows_it(quick):
     assert (
         stopped["noisy_accuracy"] < none["noisy_accuracy"] / 2
     ).all()  # stopped before memorizing
-    assert (none["clean_accuracy"] > none["noisy_accuracy"]).all()
+    # Before it memorizes the noise, it fits the clean labels far better.
+    curves = experiment.rows_of(table, "none", 0.4)
+    gap = (curves["clean_accuracy"] - curves["noisy_accuracy"]).groupby(curves["seed"]).max()
+    assert (gap > 0.3).all()
 
 
-def test_claims_are_recorded_and_gl_order_holds(quick):
+def test_claims_are_recorded_and_computed_from_the_table(quick):
     table, claims = quick
     assert [c["id"] for c in claims] == [c.id for c in experiment.CLAIMS]
-    assert claims[-1]["id"] == "gl_alpha_order" and claims[-1]["verdict"] == "pass"
     assert claims[1]["measured"].startswith("not measured")  # quick trains no clean dropout run
     assert [claim.evaluate(table) for claim in experiment.CLAIMS] == claims
+
+
+def test_gl_replayed_stops_later_for_larger_alpha_and_restores_the_best_epoch(quick):
+    table, _ = quick
+    replay = experiment.gl_replay(table)
+    for seed, rows in replay.groupby("seed"):
+        assert (np.diff(rows.sort_values("alpha")["epochs"]) >= 0).all()  # GL_a > a' implies > a
+        curve = experiment.rows_of(table, "none").set_index(["seed", "epoch"])
+        for _, row in rows.iterrows():
+            seen = curve.loc[seed].loc[: row["epochs"]]
+            assert row["kept_epoch"] == seen["val_loss"].idxmin()
+            assert row["test_accuracy"] == seen.loc[row["kept_epoch"], "test_accuracy"]
+
+
+def test_without_noisy_labels_the_label_noise_claims_are_not_measured(quick):
+    table, _ = quick
+    clean = table[table["label_noise"] == 0]
+    for claim in experiment.CLAIMS:
+        if claim.id in ("noise_peaks_early", "dropout_resists_noise"):
+            assert claim.evaluate(clean)["verdict"] == "not measured"
+    experiment.plot_label_noise(clean)  # says so instead of plotting the clean runs
 
 
 def test_restored_weights_give_the_logged_test_accuracy_of_the_kept_epoch():

@@ -15,9 +15,19 @@ def quick(quick_run):
 
 def test_the_lstm_learns_the_adding_problem_and_the_simple_rnn_does_not(quick):
     tables, _ = quick
-    mse = tables["final"].groupby("cell")["test_mse"]
+    mse = lstm_memory.longest(tables).groupby("cell")["test_mse"]
     assert mse.max()["lstm"] < 0.02
     assert mse.min()["simple_rnn"] > 0.1  # the constant baseline is 0.167
+
+
+def test_the_simple_rnn_learns_the_short_problem(quick):
+    tables, _ = quick
+    final = tables["final"]
+    short = final[final["timesteps"] == final["timesteps"].min()].set_index(["seed", "cell"])
+    assert (short.xs("simple_rnn", level="cell")["test_mse"] < 0.08).all()
+    assert (short.xs("lstm", level="cell")["test_mse"] < 0.02).all()
+    # Gradients are measured at the longest length only.
+    assert (tables["gradient"]["timesteps"] == final["timesteps"].max()).all()
 
 
 def test_the_trained_lstm_gradient_reaches_back_and_the_simple_rnn_gradient_does_not(quick):
@@ -32,9 +42,10 @@ def test_the_trained_lstm_gradient_reaches_back_and_the_simple_rnn_gradient_does
 
 def test_training_stops_once_solved_and_logs_a_curve(quick):
     tables, _ = quick
-    final = tables["final"].set_index(["seed", "cell"])
-    curves = tables["curve"].groupby(["seed", "cell"])["step"].max()
-    assert (curves == final["steps"]).all()
+    final = lstm_memory.longest(tables).set_index(["seed", "cell"])
+    curves = tables["curve"].groupby(["seed", "cell", "timesteps"])["step"].max()
+    steps = tables["final"].set_index(["seed", "cell", "timesteps"])["steps"]
+    assert (curves.sort_index() == steps.sort_index()).all()
     assert (
         final.xs("simple_rnn", level="cell")["steps"]
         == lstm_memory.Config(**lstm_memory.QUICK).max_steps
@@ -56,3 +67,5 @@ def test_bad_settings_are_rejected():
         lstm_memory.Config(cells=("lstm", "transformer"))
     with pytest.raises(ValueError, match="multiple"):
         lstm_memory.Config(max_steps=120, log_every=50)
+    with pytest.raises(ValueError, match="short_lengths"):
+        lstm_memory.Config(timesteps=30, short_lengths=(10, 30))

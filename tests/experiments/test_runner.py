@@ -705,6 +705,7 @@ def test_run_records_the_command_backend_resolved_settings_and_checksums(quick_r
     for claim in claims:
         assert set(claim) == {
             "id",
+            "kind",
             "statement",
             "source",
             "measured",
@@ -713,6 +714,7 @@ def test_run_records_the_command_backend_resolved_settings_and_checksums(quick_r
             "headline",
         }
         assert claim["verdict"] in ("pass", "FAIL", "not measured")
+        assert claim["kind"] in ("finding", "check")
     assert re.search(r"\b\d+(\.\d)? s\b", (folder / "table.md").read_text()) is None  # no wall time
     index = (quick_results / "README.md").read_text()
     assert "[random_labels](random_labels/table.md)" in index
@@ -732,7 +734,7 @@ def test_resolved_settings_name_what_the_code_picked():
 
     record = runner.resolved_settings(residual_vs_plain.Config())
     assert record["architecture"] == "mlp" and record["depths"] == (4, 8, 16, 32)
-    assert record["lesion_depths"] == (8, 32) and record["train_size"] == 4000
+    assert record["lesion_depths"] == (8, 16) and record["train_size"] == 4000
 
 
 def test_claims_that_were_not_run_are_not_measured_and_counted_apart(stored):
@@ -744,6 +746,25 @@ def test_claims_that_were_not_run_are_not_measured_and_counted_apart(stored):
     assert verdicts["noise_inputs_faster"] == "not measured"
     assert verdicts["memorized"] == "pass"
     assert report.tally(claims) == "4/4 pass, 1 not measured"
+
+
+def test_checks_are_shown_apart_from_findings():
+    from experiments import perceptron, report
+    from experiments.claims import Claim
+
+    with pytest.raises(ValueError, match="kind"):
+        Claim("x", "s", "src", "c", lambda table: (1.0, True), kind="lemma")
+    claims = [
+        {"id": "a", "kind": "finding", "verdict": "pass"},
+        {"id": "b", "kind": "check", "verdict": "pass"},
+        {"id": "c", "kind": "finding", "verdict": "FAIL"},
+    ]
+    findings, checks = report.by_kind(claims)
+    assert [c["id"] for c in findings] == ["a", "c"] and [c["id"] for c in checks] == ["b"]
+    assert report.tally_kinds(claims) == "findings 1/2 pass; checks 1/1 pass"
+    # forward_by_hand and the linear stack hold by construction: checks, not findings.
+    kinds = {claim.id: claim.kind for claim in perceptron.CLAIMS}
+    assert kinds["forward_by_hand"] == "check" and kinds["xor_needs_hidden_layer"] == "finding"
 
 
 def test_at_the_default_settings_an_error_in_a_claim_is_a_bug_not_a_missing_condition(stored):
@@ -850,7 +871,7 @@ def test_a_normal_run_prints_progress_verdicts_and_no_start_up_noise(tmp_path):
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert [line for line in result.stderr.splitlines() if not line.startswith("backprop")] == []
-    assert "backprop 1/1, ETA 0 s: seed=0 epochs to 0.90 test accuracy:" in result.stderr
+    assert "backprop 1/1, ETA 0 s: seed=0 largest relative error, hand vs Keras:" in result.stderr
     assert (
         result.stdout.startswith("backprop: ")
         and f"wrote {tmp_path / 'backprop'}/" in result.stdout

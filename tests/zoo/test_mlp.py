@@ -83,3 +83,13 @@ def test_save_load_and_config_round_trips_give_identical_predictions(assert_save
     clone.set_weights(model.get_weights())
     np.testing.assert_array_equal(clone.predict_on_batch(x), expected)
     assert clone.get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("dropout", [dict(dropout_rate=0.5), dict(input_dropout_rate=0.2)])
+def test_dropout_does_not_change_the_initial_weights(dropout):
+    keras.utils.set_random_seed(3)
+    plain = build_mlp((10,), 3, (16, 8))
+    keras.utils.set_random_seed(3)
+    thinned = build_mlp((10,), 3, (16, 8), **dropout)
+    for a, b in zip(plain.get_weights(), thinned.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

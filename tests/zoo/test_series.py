@@ -204,3 +204,17 @@ def test_evaluation_scores_the_random_walk_as_one_and_a_perfect_forecast_as_zero
     assert rows["oracle"]["mse"] == 0 and rows["oracle"]["directional_accuracy"] == 1
     assert rows["oracle"]["price_r2"] == pytest.approx(1)
     assert rows["oracle"]["dm_p"] < 1e-4  # over 49 test days
+
+
+def test_mse_ratio_interval_brackets_the_ratio_and_is_exact_when_it_cannot_vary():
+    rng = np.random.default_rng(0)
+    realized = rng.standard_t(4, size=1000) * 0.01
+    assert ts.mse_ratio_interval(realized, np.zeros(1000)) == (1.0, 1.0)
+    assert ts.mse_ratio_interval(realized, 0.5 * realized) == pytest.approx((0.25, 0.25))
+    noisy = 0.2 * realized + rng.normal(0, 0.005, size=(3, 1000))
+    low, high = ts.mse_ratio_interval(realized, noisy)
+    ratio = np.mean(((realized - noisy) ** 2).sum(axis=1) / (realized**2).sum())
+    assert low < ratio < high and high - low < 0.2
+    # The same seed gives the same interval; a better forecast's lies lower.
+    assert ts.mse_ratio_interval(realized, noisy) == (low, high)
+    assert ts.mse_ratio_interval(realized, 0.5 * realized + noisy - 0.2 * realized)[1] < low
