@@ -20,16 +20,16 @@ accuracy):
 
 Design: an MLP 256x256 (`zoo.mlp.build_mlp`), Adam 1e-3, batch 128, 100 epochs; a
 stratified 20% validation split carved from the training set (the test set is only
-looked at to report). Conditions: no regularization, dropout at 0.2 and 0.5 (and L2
-weight decay with `--set l2=1e-3`), Keras `EarlyStopping` on `val_loss` and on `val_accuracy` (patience 10,
-best weights restored), Prechelt's GL, and dropout with early stopping; then no
-regularization, early stopping and dropout again with 40% of the labels changed to a
+looked at to report). Conditions: no regularization, dropout at 0.5, Keras
+`EarlyStopping` on `val_loss` and on `val_accuracy` (patience 10, best weights restored)
+and Prechelt's GL; then no regularization, early stopping and dropout again with 40% of the labels changed to a
 wrong class. Every condition of a seed starts from the same initial weights (dropout adds
 no weights; `build_mlp` draws the Dense layers' seeds before the Dropout layers'). GL is
 also replayed, for thresholds alpha from 1 to 50, on each unregularized run's validation
 losses, with the weights of its best epoch before the stop restored. A narrower net gains
 less from dropout: measured over 3 seeds, 0.5 gains +0.030 at 128x128 and +0.063 at
-512x512.
+512x512. More conditions, each about 30 s: `--set dropout_rates=0.2,0.5`, `--set l2=1e-3`
+(weight decay), `--set dropout_with_early_stopping=true`.
 
     python -m experiments run dropout_vs_early_stopping          # about 1.5 minutes, 3 seeds
     python experiments/dropout_vs_early_stopping.py --quick      # about 20 seconds, 2 seeds
@@ -77,15 +77,16 @@ TITLE = "Dropout vs early stopping"
 CONCEPT = "Dropout and early stopping both fight overfitting: one thins the network, the other stops in time."
 CONCLUSION = (
     "Without regularization the network fits its training set perfectly while test "
-    "accuracy stays about 40 points lower: it memorizes. Dropout raises test accuracy, "
-    "0.2 more than 0.5 on this small net. Early stopping saves most of the training, but "
-    "which signal it watches matters: the validation loss bottoms out long before the "
-    "validation accuracy peaks, because the network keeps growing more confident on the "
-    "examples it gets wrong, so stopping on the loss gives up a few points of accuracy. "
-    "With 40% wrong labels the unregularized net memorizes every noisy label and its "
-    "test accuracy peaks early and then falls; dropout, which fits only a fifth of the "
-    "noisy labels, does far better than early stopping here. On this data and budget "
-    "several of the calibrated margins are not met; the claims below say which."
+    "accuracy stays about 40 points lower: it memorizes. Dropout 0.5 raises test accuracy "
+    "by about 7 points at this width. Early stopping on the validation accuracy ends as "
+    "accurate as the full run in about half the epochs. Stopping on the validation loss "
+    "instead stops earlier, as the loss turns up while the accuracy still climbs (the net "
+    "grows over-confident on the examples it gets wrong), and ends less accurate on "
+    "average, but by less than a point, well within the seeds' spread. With 40% wrong "
+    "labels the unregularized net's test accuracy peaks in the first tenth of training and "
+    "falls as it memorizes every noisy label; dropout fits fewer than half of them and "
+    "ends far more accurate. Prechelt's slower criteria train about five times longer for "
+    "about two points of test accuracy."
 )
 
 LESSON_DROPOUT = 0.5
@@ -117,7 +118,7 @@ class Config:
     batch_size: int = setting(128, "examples per update", positive)
     epochs: int = setting(100, "epochs of the full, unstopped runs", positive)
     dropout_rates: tuple[float, ...] = setting(
-        (0.2, LESSON_DROPOUT), "dropout rates to compare", fraction, distinct, may_be_empty
+        (LESSON_DROPOUT,), "dropout rates to compare", fraction, distinct, may_be_empty
     )
     l2: float = setting(
         0.0,
@@ -130,7 +131,9 @@ class Config:
         one_of(*STOPPING),
         distinct,
     )
-    dropout_with_early_stopping: bool = setting(True, "also train dropout with early stopping")
+    dropout_with_early_stopping: bool = setting(
+        False, "also train dropout with early stopping (about 30 s more)"
+    )
     patience: int = setting(10, "epochs without improvement before early stopping stops", positive)
     gl_alpha: float = setting(
         5.0, "Prechelt's GL threshold, in percent of generalization loss", positive

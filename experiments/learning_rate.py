@@ -72,15 +72,16 @@ from zoo.training import Trainer, classes_predicted
 TITLE = "Learning rates: too high, too low, a range test, adaptive optimizers"
 CONCEPT = "The learning rate decides whether gradient descent crawls, converges or diverges."
 CONCLUSION = (
-    "The two failures the course names are both there: SGD at the smallest rate has made a "
-    "few percent of the possible progress after 15 epochs, and at the largest it blows up, "
-    "to NaN or to a dead network that guesses one class. Smith's range test, one run of 200 "
-    "batches, suggests a rate within a decade of the sweep's best, for SGD and for each "
-    "adaptive optimizer. The adaptive optimizers claim fails: Adam's final training loss "
-    "stays within 5% of its best over no wider a range of rates than SGD's, about a tenth of "
-    "a decade each; RMSprop's is a little wider and Adagrad's widest. What adaptivity changed "
-    "here is where the good rates lie (Adam 0.01, SGD 1), not how wide the window around "
-    "them is."
+    "The two failures the course names are both there: SGD at the smallest rate has made "
+    "a few percent of the possible progress after 15 epochs, and at the largest it blows "
+    "up, to NaN or to a dead network that guesses one class. Smith's range test, one run "
+    "of 200 batches, suggests a rate within a decade of the sweep's best, for SGD and for "
+    "each adaptive optimizer. Adaptivity moves the good rates, Adam's best about 2.5 "
+    "decades below SGD's. Whether it also widens the window depends on what is measured: "
+    "on the final training loss Adam stays within 5% of its best over no wider a range of "
+    "rates than SGD (about a tenth of a decade each, as Wilson et al. 2017 found), but on "
+    "the lowest validation loss its window is about three times SGD's (1.0 against 0.35 "
+    "decades), so the claim that it does not widen fails."
 )
 
 OPTIMIZERS = {

@@ -14,20 +14,22 @@ stays at that baseline; an LSTM learns the task (issue calibration at T = 150: S
 input k steps back shrinks geometrically with k in a simple RNN.
 
 Design: one Keras layer of 32 units (`zoo.recurrent.build_sequence_regressor`) of each
-cell, LSTM, GRU and SimpleRNN, and a linear read-out; Adam, learning rate 0.01, gradient
-norm clipped at 1, batches of 64 fresh sequences, up to 2,000 steps; a cell stops early
+cell, LSTM and SimpleRNN (GRU with `--set cells=lstm,gru,simple_rnn`), and a linear
+read-out; Adam, learning rate 0.01, gradient
+norm clipped at 1, batches of 64 fresh sequences, up to 1,500 steps; a cell stops early
 once its training loss over the last 50 steps is below 0.002 (the problem is solved, and
 time saved). Measured: the training loss every 50 steps; the test MSE on 1,000 new
 sequences; and, at initialization and after training, the gradient of each example's
 loss with respect to its input at every timestep (`zoo.training.input_gradients`),
 relative to the gradient at the last timestep.
 
-The length sweep: the LSTM and the SimpleRNN are also trained at T = 10 and 30 (no
+The length sweep: the LSTM and the SimpleRNN are also trained at T = 10 and 20 (no
 gradients measured), the lag at which Hochreiter & Schmidhuber's finding turns: a simple
 RNN bridges short lags but not long ones, an LSTM bridges both.
 
 Budget: at T = 150 an LSTM needs about 1,000 steps of 35 ms here; three cells and three
-seeds took 6.5 minutes (391 s), so the default longest length is 50. `--set timesteps=150`
+seeds took 6.5 minutes (391 s), so the default longest length is 50, and the GRU, which
+no claim needs, is left out. `--set timesteps=150`
 runs the calibrated length.
 
     python -m experiments run lstm_memory              # about 1.5 minutes, 3 seeds
@@ -75,14 +77,15 @@ CONCEPT = (
     "Gated cells carry information, and its gradient, across many timesteps; a simple RNN cannot."
 )
 CONCLUSION = (
-    "The LSTM and the GRU solve the adding problem; the simple RNN, with the same number of "
-    "units and the same training, never gets below the constant baseline of 1/6 at T = 50, "
-    "though it solves the short version, T = 10. Their gradients illustrate why. At initialization every cell's gradient fades with distance, the "
-    "LSTM's too: its forget gates start near 0.73, and 0.73 multiplied over dozens of steps "
-    "is tiny. Training opens the gated cells' memory, so the trained LSTM's loss responds "
-    "to the first input almost as much as to the last, while in the simple RNN the "
-    "gradient from the target back to the first timestep stays vanishingly small, so it "
-    "never learns that the first input matters."
+    "The LSTM solves the adding problem at every length tried; the simple RNN, with the "
+    "same number of units and the same training, solves it over 10 steps but never gets "
+    "below the constant baseline of 1/6 at the longer lengths: the lag it cannot bridge, "
+    "not the task, defeats it. The gradients illustrate why. At initialization every "
+    "cell's gradient fades with distance, the LSTM's too: its forget gates start near "
+    "0.73, and 0.73 multiplied over dozens of steps is tiny. Training opens the LSTM's "
+    "memory, so the trained LSTM's loss responds to the first input almost as much as to "
+    "the last, while in the simple RNN the gradient from the target back to the first "
+    "timestep stays vanishingly small."
 )
 
 BASELINE_MSE = 1 / 6  # the variance of the sum of two uniform values
@@ -95,20 +98,23 @@ class Config:
         50, "length of the adding problem's sequences (the longest)", at_least(4), at_most(10_000)
     )
     short_lengths: tuple[int, ...] = setting(
-        (10, 30),
+        (10, 20),
         "shorter lengths at which the LSTM and the SimpleRNN are trained too (no gradients)",
         at_least(4),
         distinct,
         may_be_empty,
     )
     cells: tuple[str, ...] = setting(
-        tuple(CELLS), "recurrent cells to compare", one_of(*CELLS), distinct
+        ("lstm", "simple_rnn"),
+        "recurrent cells to compare (gru too: about 15 s more)",
+        one_of(*CELLS),
+        distinct,
     )
     units: int = setting(32, "units of every cell", layer_widths)
     learning_rate: float = setting(0.01, "Adam's learning rate", positive)
     clipnorm: float = setting(1.0, "gradient norm clipping", positive)
     batch_size: int = setting(64, "sequences per update", positive)
-    max_steps: int = setting(2000, "the most updates a training may take", positive)
+    max_steps: int = setting(1500, "the most updates a training may take", positive)
     log_every: int = setting(
         50, "updates per logged training loss; also how often stopping is checked", positive
     )

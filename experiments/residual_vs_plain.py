@@ -78,16 +78,17 @@ from zoo.training import Trainer, gradients
 TITLE = "Residual vs plain networks"
 CONCEPT = "Skip connections let a deep network train: without them, adding layers makes even training worse."
 CONCLUSION = (
-    "The problem is optimization, not overfitting: the deep plain network fails on its own "
-    "training set, while the residual network of the same depth, layers and "
-    "initialization fits it as well as a shallow one or better. Deleting one block from a "
-    "trained residual network costs little, because the other blocks' paths still carry "
-    "the signal; deleting one from a plain network destroys it. With batch normalization "
-    "the plain network's gradients do not vanish at initialization; they explode toward the "
-    "input, as batch normalization theory predicts (Yang et al. 2019), so 'vanishing "
-    "gradients' is not why it fails here: He et al. said as much of their plain nets. "
-    "Without normalization, or with layer normalization, the plain network's gradients do "
-    "shrink toward the input, though over 32 layers by less than the tenfold the claim asks."
+    "The problem is optimization, not overfitting: the 32-layer plain network fits its "
+    "own training set far worse than the 4-layer one, measured with batch statistics as "
+    "the optimizer saw it (inference-mode statistics make it look worse still), while the "
+    "residual network of the same depth, layers and initialization fits it better than "
+    "any shallower one. Its gradient does not vanish: with batch normalization the plain "
+    "network's gradient at initialization grows toward the input, its first hidden "
+    "layer's about 160 times its last's, as batch normalization theory predicts (Yang et "
+    "al. 2019), and as He et al. said of their plain nets. Deleting one block from a "
+    "plain net of 8 or 16 layers destroys it; from the residual net of 16 layers it costs "
+    "about 0.11 of test accuracy, more than the claim's 0.08: with 7 blocks each still "
+    "carries much of the signal, where Veit et al. deleted one of 54."
 )
 
 ARMS = ("plain", "residual")

@@ -79,11 +79,13 @@ CONCEPT = (
     "on stock returns the random walk is hard to beat."
 )
 CONCLUSION = (
-    "The pipeline finds signal where there is some: on the AR(1) control the LSTM cuts the "
-    "zero forecast's error by about the theoretical 9%, and its rollout decays toward the "
-    "mean as the horizon grows. On the random walk and on the S&P 500 it does not beat "
-    "predicting a zero return, and in price terms it is no better than 'tomorrow's price is "
-    "today's', whose R^2 of about 0.99 says only that prices move little in a day."
+    "The pipeline finds signal where there is some: on the AR(1) control the LSTM cuts "
+    "the zero forecast's error by about the theoretical 9%, and its rollout decays toward "
+    "the mean as the horizon grows. On the random walk and on the S&P 500 it does not "
+    "beat predicting a zero return, and the S&P 500 result is more than an absence of "
+    "evidence: the 95% block-bootstrap interval of its error relative to the zero "
+    "forecast lies within 2% of 1. In price terms it is no better than 'tomorrow's price "
+    "is today's', whose R^2 of about 0.99 says only that prices move little in a day."
 )
 
 SYNTHETIC = ("random_walk", "ar1")

@@ -21,13 +21,15 @@ def test_conditions_cover_the_issue_and_quick_keeps_the_lessons():
     clean, noisy = experiment.conditions(experiment.Config())
     assert [c.name for c in clean] == [
         "none",
-        "dropout_0.2",
         "dropout_0.5",
         "early_stop_val_loss",
         "early_stop_val_accuracy",
         "prechelt_gl",
-        "dropout_0.5+early_stop",
     ]
+    more = dataclasses.replace(
+        experiment.Config(), dropout_rates=(0.2, 0.5), dropout_with_early_stopping=True
+    )
+    assert [c.name for c in experiment.conditions(more)[0]][-1] == "dropout_0.5+early_stop"
     assert [c.name for c in noisy] == ["none", "early_stop_val_loss", "dropout_0.5"]
     quick_clean, _ = experiment.conditions(
         dataclasses.replace(experiment.Config(), **experiment.QUICK)
