@@ -53,6 +53,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from experiments.claims import Claim, by_record, mean_std, mean_std_table
+from experiments.plots import errorbar_over_seeds
 from experiments.progress import Progress
 from experiments.settings import (
     at_least,
@@ -422,15 +423,9 @@ def plot_lengths(tables):
     final = tables["final"]
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for cell in dict.fromkeys(final["cell"]):
-        stats = final[final["cell"] == cell].groupby("timesteps")["test_mse"].agg(["mean", "std"])
-        axis.errorbar(
-            stats.index,
-            stats["mean"],
-            yerr=stats["std"].fillna(0),
-            marker="o",
-            capsize=3,
-            color=COLORS[cell],
-            label=cell,
+        rows = final[final["cell"] == cell]
+        errorbar_over_seeds(
+            axis, rows["test_mse"], rows["timesteps"], color=COLORS[cell], label=cell
         )
     axis.axhline(BASELINE_MSE, color="gray", linestyle=":", label="predict the mean (1/6)")
     axis.set(

@@ -45,6 +45,7 @@ import pandas as pd
 from sklearn.datasets import make_circles, make_moons
 
 from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.plots import errorbar_over_seeds
 from experiments.progress import Progress
 from experiments.settings import (
     at_most,
@@ -395,15 +396,15 @@ def plot_width(table):
     widths = sorted(rows["width"].unique())
     markers = "os^Dv"
     for k, task in enumerate(tasks):
-        stats = rows[rows["task"] == task].groupby("width")["accuracy"].agg(["mean", "std"])
+        of_task = rows[rows["task"] == task]
         # Tasks that all reach 1.0 would hide each other: each is shifted a little sideways.
         shift = 0.07 * (k - (len(tasks) - 1) / 2)
-        axis.errorbar(
-            [widths.index(width) + shift for width in stats.index],
-            stats["mean"],
-            yerr=stats["std"].fillna(0),
+        errorbar_over_seeds(
+            axis,
+            of_task["accuracy"],
+            of_task["width"],
+            x=lambda width, shift=shift: widths.index(width) + shift,
             marker=markers[k % len(markers)],
-            capsize=3,
             label=task,
         )
     axis.set(

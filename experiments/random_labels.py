@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.claims import Claim, mean_std, mean_std_table, measured_rows
+from experiments.plots import errorbar_over_seeds
 from experiments.progress import Progress
 from experiments.settings import (
     distinct,
@@ -417,9 +418,8 @@ def plot_learning_curves(table):
 def plot_corruption_sweep(table):
     last = final(table)
     last = last[last["condition"].isin(["true_labels", "corrupted_labels", "random_labels"])]
-    stats = (1 - last["test_accuracy"]).groupby(last["corruption"]).agg(["mean", "std"])
     figure, axis = plt.subplots(figsize=(6, 4))
-    axis.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="o", capsize=3)
+    errorbar_over_seeds(axis, 1 - last["test_accuracy"], last["corruption"])
     axis.axhline(0.9, color="gray", linestyle="--", label="chance (90% error)")
     axis.set(
         xlabel="label corruption probability p",

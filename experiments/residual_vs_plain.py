@@ -55,6 +55,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from experiments.claims import Claim, by_record, mean_std, mean_std_table
+from experiments.plots import errorbar_over_seeds
 from experiments.progress import Progress
 from experiments.settings import (
     at_least,
@@ -567,15 +568,9 @@ def plot_depth(tables):
     final = records(tables, "final")
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     for arm in ARMS:
-        stats = final[final["arm"] == arm].groupby("depth")["train_accuracy"].agg(["mean", "std"])
-        axis.errorbar(
-            stats.index,
-            stats["mean"],
-            yerr=stats["std"].fillna(0),
-            marker="o",
-            capsize=3,
-            color=COLORS[arm],
-            label=arm,
+        rows = final[final["arm"] == arm]
+        errorbar_over_seeds(
+            axis, rows["train_accuracy"], rows["depth"], color=COLORS[arm], label=arm
         )
     axis.set(
         xlabel="weight layers",
