@@ -49,7 +49,7 @@ CONCLUSION = (
     "approximation error, for every activation and both losses."
 )
 
-LOSSES = {"cross_entropy": "sparse_categorical_crossentropy", "mse": "mean_squared_error"}
+LOSSES = bp.KERAS_LOSSES
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 
@@ -69,10 +69,6 @@ class Config:
 
 # Quick: 2 seeds.
 QUICK = dict(seeds=(0, 1))
-
-
-def keras_targets(loss, y, num_classes):
-    return np.eye(num_classes)[y] if loss == "mse" else y
 
 
 def check_rows(trainer, config, seed):
@@ -100,7 +96,7 @@ def check_rows(trainer, config, seed):
             )
             for loss, keras_loss in LOSSES.items():
                 _, hand = bp.backprop(model, x, y, loss)
-                auto = gradients(model, x, keras_targets(loss, y, 3), keras_loss)
+                auto = gradients(model, x, bp.keras_targets(loss, y, 3), keras_loss)
                 numeric = bp.finite_differences(model, x, y, loss)
                 rows.append(
                     dict(

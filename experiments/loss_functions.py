@@ -82,7 +82,7 @@ CONCLUSION = (
     "a good one."
 )
 
-LOSSES = {"cross_entropy": "sparse_categorical_crossentropy", "mse": "mean_squared_error"}
+LOSSES = bp.KERAS_LOSSES
 MARGINS = (0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0)
 TARGET_ACCURACY = 0.9  # the validation accuracy whose epoch the claims compare
 WRONG_MARGIN = 10.0  # how far the confidently wrong start raises class 0's logit
@@ -116,10 +116,6 @@ class Config:
 
 # Quick: 15 epochs, three rates, a coarser slice, 2 seeds.
 QUICK = dict(epochs=15, learning_rates=(0.3, 3.0, 10.0), slice_points=21, seeds=(0, 1))
-
-
-def keras_targets(loss, y, num_classes):
-    return np.eye(num_classes)[y] if loss == "mse" else y
 
 
 def saturation_rows():
@@ -162,7 +158,7 @@ def train_rows(trainer, config, seed, splits):
             return confidently_wrong(model) if start == "wrong" else model
 
         for loss, keras_loss in LOSSES.items():
-            targets = keras_targets(loss, y, 10).astype("float32")
+            targets = bp.keras_targets(loss, y, 10).astype("float32")
             norm = np.sqrt(
                 sum(
                     float(np.sum(g**2))

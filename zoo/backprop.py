@@ -33,6 +33,15 @@ from zoo import perceptron
 from zoo.perceptron import ACTIVATIONS
 
 LOSSES = ("cross_entropy", "mse")
+# The Keras loss that computes each of them from the softmax output.
+KERAS_LOSSES = {"cross_entropy": "sparse_categorical_crossentropy", "mse": "mean_squared_error"}
+
+
+def keras_targets(loss, y, num_classes):
+    """The targets Keras's loss for `loss` takes: class indices for the cross-entropy, one-hot
+    rows for the squared error (which compares the softmax output with them)."""
+    return np.eye(num_classes)[y] if loss == "mse" else y
+
 
 # The derivative of each hidden activation, as a function of the pre-activation z.
 DERIVATIVES = {
