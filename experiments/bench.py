@@ -303,6 +303,22 @@ def render(bench, quick, machine):
     return out.getvalue()
 
 
+def stored_files(bench, quick, machine):
+    """`{file name: text}` of `results/bench/`. The table is rendered from the CSV texts, as
+    `rebuild` renders it, so that `report` reproduces it byte for byte."""
+    files = {
+        "bench.csv": bench.to_csv(index=False, float_format="%.4g"),
+        "quick_runs.csv": quick.to_csv(index=False, float_format="%.4g"),
+        "machine.json": json.dumps(machine, indent=2) + "\n",
+    }
+    files["table.md"] = render(
+        pd.read_csv(io.StringIO(files["bench.csv"])),
+        pd.read_csv(io.StringIO(files["quick_runs.csv"])),
+        machine,
+    )
+    return files
+
+
 def rebuild(folder):
     """Rewrites `folder`'s `table.md` from its stored CSVs and machine description."""
     folder = Path(folder)
@@ -339,12 +355,7 @@ def command_bench(args):
         cpus=os.cpu_count(),
         pytorch=None if torch is None else importlib.metadata.version("torch"),
     )
-    files = {
-        "bench.csv": bench.to_csv(index=False, float_format="%.4g"),
-        "quick_runs.csv": quick.to_csv(index=False, float_format="%.4g"),
-        "machine.json": json.dumps(machine, indent=2) + "\n",
-        "table.md": render(bench, quick, machine),
-    }
+    files = stored_files(bench, quick, machine)
     with storage.Lock(out):
         storage.replace_folder(out / "bench", files)
     print(files["table.md"])
