@@ -69,8 +69,8 @@ from zoo.training import Trainer
 
 TITLE = "Hyperparameters: a grid, a Bayesian search, and which one matters most"
 CONCEPT = (
-    "Hyperparameters are chosen on validation data; a search finds what a grid finds in fewer "
-    "runs, and the learning rate matters most."
+    "Hyperparameters are picked on validation data: a search matches a grid in fewer runs, "
+    "and the learning rate matters most."
 )
 CONCLUSION = (
     "KerasTuner's Bayesian search, with 12 runs, ends within a few percent of the best "

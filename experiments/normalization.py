@@ -71,8 +71,8 @@ from zoo.training import Trainer
 
 TITLE = "Feature scaling and normalization layers"
 CONCEPT = (
-    "Gradient descent is slow on features of different scales: standardizing them fixes it; "
-    "normalization layers let a network train on raw features, but not as well."
+    "Gradient descent is slow on badly scaled features: standardizing fixes it; "
+    "normalization layers help, but less."
 )
 CONCLUSION = (
     "Gradient descent's steps grow with the condition number: a tenfold difference in "
