@@ -9,7 +9,8 @@ Each experiment module defines:
 - `run(config) -> pandas.DataFrame`: the tidy table of measurements, no file I/O; a column
   of wall-clock time is named `seconds` or ends in `_seconds` (the runner keeps those
   apart, in `timings.csv`, so that everything else reruns byte for byte);
-- `summarize(table) -> pandas.DataFrame`: the table shown in `table.md`;
+- `summarize(table) -> pandas.DataFrame`: the table shown in `table.md` (or a dict
+  `{heading: DataFrame}` of several, each shown under its heading);
 - `CLAIMS`: a list of `experiments.claims.Claim` checked against the table: findings,
   which can fail, do not hang on which seeds ran (a share of seeds or a mean with its
   spread, not "every seed"), are stated relative to the run's own course rather than a
@@ -46,6 +47,9 @@ EXPERIMENTS = (
     "residual_vs_plain",
     "lstm_memory",
     "stock_forecast",
+    "language_model",
+    "distillation",
+    "lora",
 )
 
 FOLDER = Path(__file__).resolve().parent

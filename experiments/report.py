@@ -92,11 +92,11 @@ def _table_markdown(module, table, record, claims):
                 f"- Source: {claim['source']}",
                 "",
             ]
+    lines += [f"## Results (mean ± std over seeds {seeds})", ""]
+    summary = module.summarize(table)
+    for heading, frame in summary.items() if isinstance(summary, dict) else [(None, summary)]:
+        lines += ([f"### {heading}", ""] if heading else []) + [frame.to_markdown(index=False), ""]
     lines += [
-        f"## Results (mean ± std over seeds {seeds})",
-        "",
-        module.summarize(table).to_markdown(index=False),
-        "",
         "## Plots",
         "",
         *(f"![{file_name}]({file_name})" for file_name in module.PLOTS),

@@ -48,9 +48,10 @@ from zoo.callbacks import EpochTimer
 class Trainer:
     """Trains models built by a function, compiling one model per architecture and setup.
 
-    Two runs share a compiled model when the built models have the same configuration and
-    the same non-trainable starting state (a `Normalization` layer's adapted statistics
-    are part of the traced graph), and the optimizers, losses, metrics and steps per
+    Two runs share a compiled model when the built models have the same configuration,
+    the same weights (shapes, and which of them train) and the same adapted statistics
+    in their preprocessing layers (a `Normalization` layer's are part of the traced
+    graph), and the optimizers, losses, metrics and steps per
     call of the training function agree; only the learning rate may differ. The shared
     model is put back at the start of training for every run: every variable (weights,
     dropout seeds) from the freshly built model, every optimizer variable at zero.
@@ -86,6 +87,7 @@ class Trainer:
         metrics=None,
         steps_per_epoch=None,
         shuffle=True,
+        drop_remainder=False,
         validation_data=None,
         callbacks=None,
     ):
@@ -105,6 +107,10 @@ class Trainer:
                 coming, a new permutation after every pass, so an "epoch" is then just how
                 often the callbacks and the history look.
             shuffle: whether each pass takes the examples in a new random order.
+            drop_remainder: leave out the last, smaller batch of each pass (as
+                `tf.data`'s `batch(drop_remainder=True)`), so that every step sees
+                `batch_size` examples and one compiled step serves them all; each pass
+                leaves out other examples.
             validation_data: `(x_val, y_val)`, evaluated at the end of every epoch.
             callbacks: Keras callbacks.
 
@@ -114,7 +120,7 @@ class Trainer:
             is the Trainer's: the next `fit` of the same setup trains it again, so keep
             `model.get_weights()`, not the model, if you need them after.
         """
-        steps = steps_per_epoch or _steps(len(x), batch_size)
+        steps = steps_per_epoch or _steps(len(x), batch_size, drop_remainder)
         fresh = self.fresh(build, seed)
         model, schedule = self._compiled(
             fresh, optimizer, loss, metrics, _steps_per_execution(steps, callbacks)
@@ -140,6 +146,7 @@ class Trainer:
             seed=seed,
             steps_per_epoch=steps_per_epoch,
             shuffle=shuffle,
+            drop_remainder=drop_remainder,
             validation_data=validation_data,
             callbacks=callbacks,
         )
@@ -156,13 +163,14 @@ class Trainer:
         seed,
         steps_per_epoch=None,
         shuffle=True,
+        drop_remainder=False,
         validation_data=None,
         callbacks=None,
     ):
         """Trains `model`, one the Trainer returned, further from where it stands: the
         same batching as `fit`, without the restart (say, a forecaster updated on new
         data). Returns the `History`."""
-        steps = steps_per_epoch or _steps(len(x), batch_size)
+        steps = steps_per_epoch or _steps(len(x), batch_size, drop_remainder)
         # The compiled model runs a fixed number of steps per call. Every epoch still has
         # `steps` steps if that number divides them, or if there is one epoch (the stream
         # ends with it); otherwise (or if callbacks need every batch) it is made anew.
@@ -172,11 +180,11 @@ class Trainer:
             model.steps_per_execution = execution
             model.make_train_function(force=True)
         if keras.backend.backend() != "tensorflow":
-            stream = batches(x, y, batch_size, seed, steps * epochs, shuffle=shuffle)
+            stream = batches(x, y, batch_size, seed, steps * epochs, shuffle, drop_remainder)
         else:
             import tensorflow as tf
 
-            stream = _tf_dataset(x, y, batch_size, seed, steps * epochs, shuffle)
+            stream = _tf_dataset(x, y, batch_size, seed, steps * epochs, shuffle, drop_remainder)
             if validation_data is not None:  # one batch, not a pipeline built every epoch
                 validation_data = tf.data.Dataset.from_tensors(tuple(validation_data))
         return model.fit(
@@ -201,7 +209,10 @@ class Trainer:
             schedule = None
         setup = dict(
             model=_anonymous(keras.saving.serialize_keras_object(fresh)),
-            state=_digest(fresh.non_trainable_weights),
+            state=_digest(_adapted_state(fresh)),
+            # Which weights train is not all in the config: LoRA factors added to a layer,
+            # a kernel or bias frozen on its own.
+            weights=[(tuple(v.shape), v.trainable) for v in fresh.weights],
             optimizer=[type(optimizer).__name__, {**config, "name": None, "learning_rate": None}],
             loss=keras.saving.serialize_keras_object(loss),
             metrics=keras.saving.serialize_keras_object(metrics),
@@ -224,54 +235,57 @@ class Trainer:
         return model, schedule
 
 
-def batches(x, y, batch_size, seed, steps, shuffle=True):
+def batches(x, y, batch_size, seed, steps, shuffle=True, drop_remainder=False):
     """The `steps` batches `(x[i], y[i])` a `Trainer` trains on, as NumPy arrays.
 
     Pass after pass over the examples, each pass in a new order drawn from `seed` (or in
     the given order if not `shuffle`), the last batch of a pass smaller if `batch_size`
-    does not divide `len(x)`. A `batch_size` of `len(x)` or more gives the whole set at
+    does not divide `len(x)` (or left out, with `drop_remainder`). A `batch_size` of `len(x)` or more gives the whole set at
     every step, unshuffled: the order of examples in a batch changes nothing.
     """
-    order = _order(len(x), batch_size, seed, steps, shuffle)
+    order = _order(len(x), batch_size, seed, steps, shuffle, drop_remainder)
     if order is None:
         for _ in range(steps):
             yield x, y
         return
-    for chosen in _split(order, batch_size, steps):
+    for chosen in _split(order, batch_size, steps, drop_remainder):
         yield x[chosen], y[chosen]
 
 
-def _order(examples, batch_size, seed, steps, shuffle):
+def _order(examples, batch_size, seed, steps, shuffle, drop_remainder=False):
     """One row per pass that `steps` batches need: the order of the examples in that
     pass. None for full-batch training."""
     if batch_size >= examples:
         return None
-    passes = math.ceil(steps / _steps(examples, batch_size))
+    passes = math.ceil(steps / _steps(examples, batch_size, drop_remainder))
     if not shuffle:
         return np.tile(np.arange(examples), (passes, 1))
     rng = np.random.default_rng(seed)
     return np.stack([rng.permutation(examples) for _ in range(passes)])
 
 
-def _split(order, batch_size, steps):
+def _split(order, batch_size, steps, drop_remainder=False):
     """The first `steps` batches of indices, pass by pass."""
+    stop = order.shape[1] - (order.shape[1] % batch_size if drop_remainder else 0)
     return [
-        row[start : start + batch_size] for row in order for start in range(0, len(row), batch_size)
+        row[start : start + batch_size] for row in order for start in range(0, stop, batch_size)
     ][:steps]
 
 
-def _tf_dataset(x, y, batch_size, seed, steps, shuffle):
+def _tf_dataset(x, y, batch_size, seed, steps, shuffle, drop_remainder=False):
     """`batches` as a `tf.data` pipeline, which TensorFlow can run a whole epoch of in
     one call."""
     import tensorflow as tf
 
-    order = _order(len(x), batch_size, seed, steps, shuffle)
+    order = _order(len(x), batch_size, seed, steps, shuffle, drop_remainder)
     if order is None:
         return tf.data.Dataset.from_tensors((x, y)).repeat(steps)
     x, y = tf.constant(x), tf.constant(y)
     return (
         tf.data.Dataset.from_tensor_slices(order)
-        .flat_map(lambda row: tf.data.Dataset.from_tensor_slices(row).batch(batch_size))
+        .flat_map(
+            lambda row: tf.data.Dataset.from_tensor_slices(row).batch(batch_size, drop_remainder)
+        )
         .take(steps)
         .map(lambda chosen: (tf.gather(x, chosen), tf.gather(y, chosen)))
         .prefetch(2)
@@ -288,9 +302,11 @@ def _steps_per_execution(steps, callbacks):
     return 1 if per_batch else steps
 
 
-def _steps(examples, batch_size):
+def _steps(examples, batch_size, drop_remainder=False):
     """Steps in one pass over `examples`."""
-    return 1 if batch_size >= examples else math.ceil(examples / batch_size)
+    if batch_size >= examples:
+        return 1
+    return examples // batch_size if drop_remainder else math.ceil(examples / batch_size)
 
 
 def _anonymous(config):
@@ -317,6 +333,18 @@ def _anonymous(config):
 
     collect(config)
     return rename(config)
+
+
+def _adapted_state(model):
+    """The weights of the model's preprocessing layers (those with an `adapt` method,
+    such as `Normalization`): their adapted statistics are constants of the traced graph,
+    not variables a restart can assign. Every other weight, frozen ones included, is."""
+    return [
+        weight
+        for layer in model._flatten_layers(include_self=False)
+        if hasattr(layer, "adapt")
+        for weight in layer.weights
+    ]
 
 
 def _digest(variables):

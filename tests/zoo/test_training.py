@@ -181,6 +181,10 @@ def test_batches_cover_each_example_once_per_pass_in_a_new_order():
     assert [b.tolist() for _, b in batches(x, y, 4, seed=0, steps=6)] == labels  # seeded
     in_order = [b.tolist() for _, b in batches(x, y, 4, seed=0, steps=3, shuffle=False)]
     assert in_order == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    # Without the remainder every batch is whole, and each pass leaves out other examples.
+    whole = [b.tolist() for _, b in batches(x, y, 4, seed=0, steps=6, drop_remainder=True)]
+    assert [len(batch) for batch in whole] == [4] * 6
+    assert whole[:2] == labels[:2] and whole[2:4] == labels[3:5]
 
 
 def test_a_batch_of_the_whole_set_is_full_batch_gradient_descent():

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+from zoo.arithmetic import ERROR_KINDS, Arithmetic, corrupt_answers, training_examples
+from zoo.language_model import CharTokenizer
+
+
+def test_problems_are_written_at_a_fixed_width_in_either_order():
+    forward, reversed_ = Arithmetic(2, "+", reverse=False), Arithmetic(2, "+", reverse=True)
+    assert forward.texts([37, 5], [45, 7]) == ["37+45=082", "05+07=012"]
+    assert reversed_.texts([37, 5], [45, 7]) == ["37+45=280", "05+07=210"]
+    assert reversed_.length == len("37+45=280") and reversed_.prompt_length == len("37+45=")
+    for task in (forward, reversed_):
+        a, b = task.problems()
+        np.testing.assert_array_equal(task.read_answers(task.texts(a, b)), a + b)
+    assert list(reversed_.read_answers(["37+45=2x0", "37+45=28"])) == [-1, -1]
+
+
+def test_subtraction_keeps_natural_answers_in_the_same_format():
+    task = Arithmetic(2, "-", reverse=True)
+    a, b = task.problems()
+    assert (a >= b).all() and len(a) == 5050
+    assert task.texts([90], [7]) == ["90-07=380"]
+    assert task.length == Arithmetic(2, "+").length
+
+
+def test_the_split_is_disjoint_and_seeded():
+    task = Arithmetic(2, "+")
+    (a, b), (a_test, b_test) = task.split(1000, seed=3)
+    train = set(zip(a.tolist(), b.tolist()))
+    test = set(zip(a_test.tolist(), b_test.tolist()))
+    assert len(test) == 1000 and len(train) == 9000 and not train & test
+    (_, _), (again, _) = task.split(1000, seed=3)
+    np.testing.assert_array_equal(again, a_test)
+    with pytest.raises(ValueError, match="test_size"):
+        task.split(10_000)
+
+
+@pytest.mark.parametrize("operator", ["+", "-"])
+def test_corrupted_answers_are_wrong_by_their_named_kind(operator):
+    task = Arithmetic(2, operator, reverse=True)
+    a, b = task.problems()
+    answers, kinds = corrupt_answers(task, a, b, fraction=0.3, seed=0)
+    truth = task.answers(a, b)
+    wrong = answers != truth
+    assert wrong.sum() == round(0.3 * len(a))
+    np.testing.assert_array_equal(wrong, kinds != "")
+    assert set(kinds[wrong]) == set(ERROR_KINDS)
+    off = kinds == "off_by_one"
+    assert (np.abs(answers[off] - truth[off]) == 1).all()
+    carry = kinds == "dropped_carry"
+    if operator == "+":
+        # Each place on its own, mod 10: 37 + 45 = 72, not 82.
+        expected = (a % 10 + b % 10) % 10 + 10 * ((a // 10 + b // 10) % 10)
+    else:
+        expected = (a % 10 - b % 10) % 10 + 10 * ((a // 10 - b // 10) % 10)
+    np.testing.assert_array_equal(answers[carry], expected[carry])
+    swapped = kinds == "swapped_digits"
+    for answer, right in zip(answers[swapped], truth[swapped]):
+        assert sorted(task.write_answer(answer)) == sorted(task.write_answer(right))
+    texts = task.texts(a, b, answers)  # every corrupted answer is still a well-formed answer
+    np.testing.assert_array_equal(task.read_answers(texts), answers)
+    again, _ = corrupt_answers(task, a, b, fraction=0.3, seed=0)
+    np.testing.assert_array_equal(again, answers)
+
+
+def test_bad_corruptions_are_rejected():
+    task = Arithmetic()
+    with pytest.raises(ValueError, match="fraction"):
+        corrupt_answers(task, [1], [2], fraction=1.5)
+    with pytest.raises(ValueError, match="kinds"):
+        corrupt_answers(task, [1], [2], fraction=0.5, kinds=("typo",))
+    with pytest.raises(ValueError, match="operator"):
+        Arithmetic(2, "*")
+
+
+def test_training_examples_put_the_loss_on_the_answer_only():
+    task = Arithmetic(2, "+")
+    tokenizer = CharTokenizer(task.alphabet)
+    x, y = training_examples(task, tokenizer, [37], [45])
+    assert x.shape == y.shape == (1, task.length - 1)
+    assert tokenizer.decode(x) == ["37+45=28"]
+    # Targets: every position before the answer is ignored (pad), then the answer digits.
+    assert (y[0, : task.prompt_length - 1] == tokenizer.pad_id).all()
+    assert tokenizer.decode(y[:, task.prompt_length - 1 :]) == ["280"]
