@@ -75,7 +75,19 @@ from zoo.training import Trainer
 
 TITLE = "An autoregressive language model learns addition"
 CONCEPT = "A language model writes one token at a time, each fed back as input for the next."
-CONCLUSION = ""
+CONCLUSION = (
+    "The two-layer transformer learns two-digit addition: it writes the right answer to "
+    "nearly every held-out problem, in either order, its causal mask leaks nothing and "
+    "its generation loop writes exactly what step-by-step greedy decoding writes. Errors "
+    "compound: while it is still learning, the digits after the first are right "
+    "a few points less often when it reads its own earlier digits than when it reads the "
+    "true ones. That the reversed order is learned in far fewer steps did not reproduce "
+    "on this task: on TensorFlow the forward order reached 0.9 first (0.8 times the "
+    "reversed order's steps); on JAX, whose initial weights differ, the reversed order "
+    "was 1.4 times faster. With 8,500 training problems seen many times over, the order "
+    "changes the steps needed by less than the spread between seeds; Lee et al.'s "
+    "finding is about how many distinct examples are needed, which this run does not vary."
+)
 
 ORDERS = ("reversed", "forward")
 

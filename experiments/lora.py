@@ -82,7 +82,21 @@ from zoo.training import Trainer
 
 TITLE = "LoRA: a new task from a few low-rank weights"
 CONCEPT = "Freeze the trained weights; train a low-rank update in each layer; store one small adapter per task."
-CONCLUSION = ""
+CONCLUSION = (
+    "LoRA adapts the frozen addition model to subtraction with a few thousand trainable "
+    "weights: the accuracy climbs with the rank, from about a quarter of the problems at "
+    "rank 1 to about nine in ten at ranks 8 and 16, far above the output layer alone, "
+    "which cannot learn a new algorithm. But within 300 steps no rank on query and value "
+    "came within 0.03 of full fine-tuning's 0.99, on validation or test, so Hu et al.'s "
+    "low ranks suffice did not hold here for a new algorithm in a tiny model (with the "
+    "feed-forward layers adapted too, rank 4 comes within 0.02: see the docstring). What "
+    "LoRA does deliver holds exactly: only the factors train, the base weights stay "
+    "bit-identical, an adapter file of 7 to 73 kB (the model is 501 kB) put on a fresh "
+    "copy of the base reproduces the adapted model, and removing it gives back the base "
+    "model, which still adds, while every fully fine-tuned model has forgotten addition. "
+    "Adam's state shrinks as much. Time per step does not: on this CPU a LoRA step costs "
+    "about as much as a full fine-tuning step."
+)
 
 PRETRAIN_STEPS, PRETRAIN_BATCH = 1000, 128  # the most steps: pre-training stops at `stop_at`
 FULL, HEAD = "full fine-tuning", "output layer only"
