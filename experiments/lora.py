@@ -91,7 +91,7 @@ CONCLUSION = (
     "which cannot learn a new algorithm. But within 300 steps no rank on query and value "
     "came within 0.03 of full fine-tuning's 0.99, on validation or test, so Hu et al.'s "
     "low ranks suffice did not hold here for a new algorithm in a tiny model (with the "
-    "feed-forward layers adapted too, rank 4 comes within 0.02: see the docstring). What "
+    "feed-forward layers adapted too, rank 4 came within 0.03: see the docstring). What "
     "LoRA does deliver holds exactly: only the factors train, the base weights stay "
     "bit-identical, an adapter file of 7 to 73 kB (the model is 501 kB) put on a fresh "
     "copy of the base reproduces the adapted model, and removing it gives back the base "
