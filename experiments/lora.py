@@ -155,6 +155,7 @@ QUICK = dict(
     ranks=(1, 8),
     ffn_ranks=(),
     max_steps=150,
+    eval_every=50,
     stop_at=0.9,
 )
 
