@@ -564,8 +564,7 @@ CLAIMS = [
     Claim(
         "loss_matches_reference",
         "The distillation loss is Hinton's: T^2 times the KL divergence from the teacher's softened "
-        "distribution to the student's, plus the hard labels' share of cross-entropy; with teacher and "
-        "student swapped it is not.",
+        "outputs to the student's, plus the hard labels' share; swapped, it is not.",
         f"{HINTON}, Sec. 2. keras.distillation.LogitsDistillation(loss=keras.losses.KLDivergence()), "
         "whose KLDivergence clips probabilities to [1e-7, 1]; keras-io's distillation example once "
         "swapped teacher and student (keras-io issue 257).",

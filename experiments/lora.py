@@ -553,9 +553,8 @@ CLAIMS = [
     ),
     Claim(
         "one_base_many_tasks",
-        "One base, many tasks: an adapter file put on a fresh copy of the base reproduces the adapted "
-        "model exactly, and removing it gives the base model back exactly (addition intact), where "
-        "the merged full fine-tune has forgotten addition.",
+        "One base, many tasks: an adapter file on a fresh base reproduces the adapted model exactly; "
+        "removed, the base (which still adds) comes back exactly.",
         "The course: redeploying new weights for each fine-tuned model is not feasible.",
         "every LoRA run: predictions equal, bit for bit",
         _one_base_many_tasks,
