@@ -14,7 +14,8 @@ Lee et al. 2023 ("Teaching arithmetic to small transformers") found the reversed
 learned with far fewer examples, and minGPT's adder writes its answers reversed too.
 
 - `Arithmetic(digits, operator, reverse)`: one task; `problems()` lists all of them,
-  `split(test_size, seed)` divides them into disjoint training and test problems,
+  `split(test_size, seed)` divides them into disjoint training and test problems
+  (`splits(validation_size, test_size, seed)`: training, validation and test),
   `texts(a, b)` writes them out, and `read_answers(texts)` reads generated answers back.
 - `corrupt_answers(task, a, b, fraction, kinds, seed)`: answers with a controlled
   fraction of wrong ones, of named kinds a careless writer makes (`ERROR_KINDS`): a corpus
@@ -94,6 +95,14 @@ class Arithmetic:
         test, train = order[:test_size], order[test_size:]
         return (a[train], b[train]), (a[test], b[test])
 
+    def splits(self, validation_size, test_size, seed=0):
+        """Disjoint training, validation and test problems, drawn at random by `seed`:
+        `((a, b), (a_val, b_val), (a_test, b_test))`. Validation problems are for scoring
+        during training and choosing; the test problems are for reading once, at the end."""
+        train, (a_held, b_held) = self.split(validation_size + test_size, seed)
+        cut = validation_size
+        return train, (a_held[:cut], b_held[:cut]), (a_held[cut:], b_held[cut:])
+
     def answers(self, a, b):
         """The true answers."""
         a, b = np.asarray(a), np.asarray(b)
@@ -130,10 +139,6 @@ class Arithmetic:
                 continue
             values.append(int(answer[::-1] if self.reverse else answer))
         return np.array(values)
-
-    def answer_digits(self, answers):
-        """The answers' digits in the order they are written, shape `(n, answer_length)`."""
-        return np.array([[int(c) for c in self.write_answer(answer)] for answer in answers])
 
 
 def corrupt_answers(task, a, b, fraction, kinds=ERROR_KINDS, seed=0):
@@ -223,23 +228,22 @@ def score_answers(model, task, tokenizer, a, b):
     """
     from zoo.language_model import generate
 
-    truth = task.answer_digits(task.answers(a, b))
-    prompts = tokenizer.encode(task.prompts(a, b))
-    written = generate(model, prompts, task.answer_length)
-    texts = tokenizer.decode(written)
-    answers = task.read_answers(texts)
-    written_digits = written[:, task.prompt_length :] == tokenizer.encode(
-        ["".join(map(str, row)) for row in truth]
-    )
     tokens = tokenizer.encode(task.texts(a, b))
-    logits = keras.ops.convert_to_numpy(model.predict_on_batch(tokens[:, :-1]))
-    predicted = np.argmax(logits[:, task.prompt_length - 1 :], axis=-1)
-    forced_digits = predicted == tokens[:, task.prompt_length :]
+    start = task.prompt_length
+    # The whole text, as `generate`'s buffer: one shape, one compiled prediction. The
+    # causal mask keeps each position's logits from the tokens after it.
+    logits = keras.ops.convert_to_numpy(model.predict_on_batch(tokens))
+    predicted = np.argmax(logits[:, start - 1 : -1], axis=-1).astype(tokens.dtype)
+    # The first answer digit is read from the prompt alone: the teacher-forced prediction
+    # is the written one too. Generation writes the rest, reading its own digits.
+    given = np.concatenate([tokens[:, :start], predicted[:, :1]], axis=1)
+    written = generate(model, given, task.answer_length - 1)
+    answers = task.read_answers(tokenizer.decode(written))
     return dict(
         answers=answers,
         correct=answers == task.answers(a, b),
-        written_digits=written_digits,
-        forced_digits=forced_digits,
+        written_digits=written[:, start:] == tokens[:, start:],
+        forced_digits=predicted == tokens[:, start:],
     )
 
 
@@ -273,6 +277,56 @@ class AnswerEvaluation(keras.callbacks.Callback):
             logs["exact_match"] = record["exact_match"]
         if self.stop_at is not None and record["exact_match"] >= self.stop_at:
             self.model.stop_training = True
+
+
+def fit_answers(
+    trainer,
+    build,
+    optimizer,
+    task,
+    tokenizer,
+    train,
+    validation,
+    *,
+    batch_size,
+    max_steps,
+    eval_every,
+    seed,
+    stop_at=None,
+):
+    """Trains `build()`'s language model on the problems `train = (a, b)`, the loss on the
+    answers (`training_examples`), scoring the `validation` problems every `eval_every`
+    steps (`AnswerEvaluation`) and stopping at `stop_at` or after `max_steps`.
+
+    Args:
+        trainer: a `zoo.training.Trainer`.
+        build: a function of no arguments returning the uncompiled model.
+        optimizer: a new Keras optimizer.
+        max_steps: a multiple of `eval_every`.
+
+    Returns:
+        `(model, history, curve)`: the trained model and `History`, as `Trainer.fit`
+        returns them, and the validation scores after every `eval_every` steps
+        (`AnswerEvaluation.history`).
+    """
+    if max_steps % eval_every:
+        raise ValueError(f"max_steps ({max_steps}) must be a multiple of eval_every ({eval_every})")
+    x, y = training_examples(task, tokenizer, *train)
+    evaluation = AnswerEvaluation(task, tokenizer, *validation, stop_at=stop_at)
+    model, history = trainer.fit(
+        build,
+        optimizer,
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=tokenizer.pad_id),
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=max_steps // eval_every,
+        steps_per_epoch=eval_every,
+        seed=seed,
+        drop_remainder=True,  # every step a whole batch: one compiled shape
+        callbacks=[evaluation],
+    )
+    return model, history, evaluation.history
 
 
 def training_examples(task, tokenizer, a, b, answers=None):

