@@ -293,10 +293,13 @@ def fit_answers(
     eval_every,
     seed,
     stop_at=None,
+    answers=None,
 ):
     """Trains `build()`'s language model on the problems `train = (a, b)`, the loss on the
-    answers (`training_examples`), scoring the `validation` problems every `eval_every`
-    steps (`AnswerEvaluation`) and stopping at `stop_at` or after `max_steps`.
+    answers (`training_examples`; `answers`, default the true ones, may be a corpus's
+    wrong ones), scoring the `validation` problems every `eval_every` steps
+    (`AnswerEvaluation`, against the true answers) and stopping at `stop_at` or after
+    `max_steps`.
 
     Args:
         trainer: a `zoo.training.Trainer`.
@@ -311,7 +314,7 @@ def fit_answers(
     """
     if max_steps % eval_every:
         raise ValueError(f"max_steps ({max_steps}) must be a multiple of eval_every ({eval_every})")
-    x, y = training_examples(task, tokenizer, *train)
+    x, y = training_examples(task, tokenizer, *train, answers=answers)
     evaluation = AnswerEvaluation(task, tokenizer, *validation, stop_at=stop_at)
     model, history = trainer.fit(
         build,

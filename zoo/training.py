@@ -97,7 +97,8 @@ class Trainer:
             build: a function of no arguments returning an uncompiled model.
             optimizer: a new Keras optimizer, e.g. `keras.optimizers.SGD(learning_rate=0.1)`.
             loss: the loss to compile with.
-            x, y: the training data, NumPy arrays.
+            x, y: the training data, NumPy arrays (`x` may be a dict of them, for a model
+                with named inputs).
             batch_size: examples per step; `len(x)` or more trains on the whole set at every
                 step (full batch).
             epochs: how many epochs to train.
@@ -120,7 +121,7 @@ class Trainer:
             is the Trainer's: the next `fit` of the same setup trains it again, so keep
             `model.get_weights()`, not the model, if you need them after.
         """
-        steps = steps_per_epoch or _steps(len(x), batch_size, drop_remainder)
+        steps = steps_per_epoch or _steps(_length(x), batch_size, drop_remainder)
         fresh = self.fresh(build, seed)
         model, schedule = self._compiled(
             fresh, optimizer, loss, metrics, _steps_per_execution(steps, callbacks)
@@ -170,7 +171,7 @@ class Trainer:
         """Trains `model`, one the Trainer returned, further from where it stands: the
         same batching as `fit`, without the restart (say, a forecaster updated on new
         data). Returns the `History`."""
-        steps = steps_per_epoch or _steps(len(x), batch_size, drop_remainder)
+        steps = steps_per_epoch or _steps(_length(x), batch_size, drop_remainder)
         # The compiled model runs a fixed number of steps per call. Every epoch still has
         # `steps` steps if that number divides them, or if there is one epoch (the stream
         # ends with it); otherwise (or if callbacks need every batch) it is made anew.
@@ -243,13 +244,13 @@ def batches(x, y, batch_size, seed, steps, shuffle=True, drop_remainder=False):
     does not divide `len(x)` (or left out, with `drop_remainder`). A `batch_size` of `len(x)` or more gives the whole set at
     every step, unshuffled: the order of examples in a batch changes nothing.
     """
-    order = _order(len(x), batch_size, seed, steps, shuffle, drop_remainder)
+    order = _order(_length(x), batch_size, seed, steps, shuffle, drop_remainder)
     if order is None:
         for _ in range(steps):
             yield x, y
         return
     for chosen in _split(order, batch_size, steps, drop_remainder):
-        yield x[chosen], y[chosen]
+        yield keras.tree.map_structure(lambda v: v[chosen], (x, y))
 
 
 def _order(examples, batch_size, seed, steps, shuffle, drop_remainder=False):
@@ -277,17 +278,17 @@ def _tf_dataset(x, y, batch_size, seed, steps, shuffle, drop_remainder=False):
     one call."""
     import tensorflow as tf
 
-    order = _order(len(x), batch_size, seed, steps, shuffle, drop_remainder)
+    order = _order(_length(x), batch_size, seed, steps, shuffle, drop_remainder)
     if order is None:
         return tf.data.Dataset.from_tensors((x, y)).repeat(steps)
-    x, y = tf.constant(x), tf.constant(y)
+    x, y = keras.tree.map_structure(tf.constant, (x, y))
     return (
         tf.data.Dataset.from_tensor_slices(order)
         .flat_map(
             lambda row: tf.data.Dataset.from_tensor_slices(row).batch(batch_size, drop_remainder)
         )
         .take(steps)
-        .map(lambda chosen: (tf.gather(x, chosen), tf.gather(y, chosen)))
+        .map(lambda chosen: keras.tree.map_structure(lambda v: tf.gather(v, chosen), (x, y)))
         .prefetch(2)
     )
 
@@ -300,6 +301,11 @@ def _steps_per_execution(steps, callbacks):
     base = keras.callbacks.Callback.on_train_batch_begin
     per_batch = any(type(callback).on_train_batch_begin is not base for callback in callbacks or [])
     return 1 if per_batch else steps
+
+
+def _length(x):
+    """Examples in `x`: an array, or a dict of arrays (a model with named inputs)."""
+    return len(keras.tree.flatten(x)[0])
 
 
 def _steps(examples, batch_size, drop_remainder=False):

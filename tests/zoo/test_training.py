@@ -244,3 +244,31 @@ def test_classes_predicted_counts_the_distinct_answers():
     )
     model.set_weights([np.eye(4, 3, dtype="float32"), np.zeros(3, "float32")])
     assert classes_predicted(model, np.eye(4, dtype="float32")[:3]) == 3
+
+
+def two_inputs():
+    left, right = keras.Input((2,), name="left"), keras.Input((2,), name="right")
+    output = keras.layers.Dense(1)(keras.layers.Concatenate()([left, right]))
+    return keras.Model({"left": left, "right": right}, output)
+
+
+def test_named_inputs_are_batched_like_one_array():
+    x = np.arange(20, dtype="float32").reshape(10, 2)
+    y = np.arange(10, dtype="float32")
+    plain = list(batches(x, y, 4, seed=3, steps=5))
+    named = list(batches({"left": x, "right": 2 * x}, y, 4, seed=3, steps=5))
+    for (bx, by), (nx, ny) in zip(plain, named, strict=True):
+        np.testing.assert_array_equal(nx["left"], bx)
+        np.testing.assert_array_equal(nx["right"], 2 * bx)
+        np.testing.assert_array_equal(ny, by)
+    _, history = Trainer().fit(
+        two_inputs,
+        keras.optimizers.SGD(0.05),
+        "mse",
+        {"left": x / 20, "right": x / 10},
+        y[:, None] / 10,
+        batch_size=4,
+        epochs=20,
+        seed=0,
+    )
+    assert history.history["loss"][-1] < history.history["loss"][0] / 2
