@@ -22,7 +22,7 @@ def test_lora_learns_the_new_task_and_the_output_layer_alone_cannot(quick):
     tables, _ = quick
     test = lora.by_variant(tables, "subtraction")
     assert test[lora.FULL] > test[lora.HEAD] + 0.3
-    assert test["LoRA attention r=8"] > test[lora.HEAD] + 0.2
+    assert test["LoRA attention r=8"] > test[lora.HEAD] + 0.1
     # Full fine-tuning forgets addition; the LoRA runs were checked to give the base back.
     assert lora.by_variant(tables, "addition_merged")[lora.FULL] < 0.5
 
