@@ -20,6 +20,9 @@ learned with far fewer examples, and minGPT's adder writes its answers reversed 
 - `corrupt_answers(task, a, b, fraction, kinds, seed)`: answers with a controlled
   fraction of wrong ones, of named kinds a careless writer makes (`ERROR_KINDS`): a corpus
   whose mistakes are known, as a web corpus's are not.
+- `fit_answers(...)` trains a language model on a task's answers (true ones, or a
+  corpus's), and `score_answers` / `AnswerEvaluation` score what it writes: digit by
+  digit, reading its own digits, against the teacher-forced digits.
 """
 
 import dataclasses

@@ -241,8 +241,9 @@ def batches(x, y, batch_size, seed, steps, shuffle=True, drop_remainder=False):
 
     Pass after pass over the examples, each pass in a new order drawn from `seed` (or in
     the given order if not `shuffle`), the last batch of a pass smaller if `batch_size`
-    does not divide `len(x)` (or left out, with `drop_remainder`). A `batch_size` of `len(x)` or more gives the whole set at
-    every step, unshuffled: the order of examples in a batch changes nothing.
+    does not divide `len(x)` (or left out, with `drop_remainder`). A `batch_size` of
+    `len(x)` or more gives the whole set at every step, unshuffled: the order of examples
+    in a batch changes nothing. `x` may be a dict of arrays, batched alike.
     """
     order = _order(_length(x), batch_size, seed, steps, shuffle, drop_remainder)
     if order is None:
