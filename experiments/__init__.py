@@ -50,6 +50,7 @@ EXPERIMENTS = (
     "language_model",
     "distillation",
     "lora",
+    "dpo",
 )
 
 FOLDER = Path(__file__).resolve().parent

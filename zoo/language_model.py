@@ -349,8 +349,8 @@ def sequence_log_prob(model, tokens, mask):
         raise ValueError(f"mask {mask.shape} must have the shape of tokens {tokens.shape}")
     if mask[:, 0].any():
         raise ValueError("the first token has no prediction to score: mask[:, 0] must be 0")
-    logits = model.predict_on_batch(tokens[:, :-1])
-    log_probs = keras.ops.convert_to_numpy(token_log_probs(logits, tokens[:, 1:]))
+    logits = model.predict_on_batch(tokens)  # the whole text: one shape, as `generate`'s
+    log_probs = keras.ops.convert_to_numpy(token_log_probs(logits[:, :-1], tokens[:, 1:]))
     return (log_probs.astype("float64") * mask[:, 1:]).sum(axis=-1)
 
 

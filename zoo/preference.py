@@ -18,10 +18,11 @@ Keras model outputs the policy's log-probabilities of each pair, `(batch, 2)` (c
 rejected), and `DPOLoss` compares the two; a plain `compile` and `fit` train it, on any
 backend:
 
-    pairs = build_pair_model(policy, sequence_length)
-    targets = reference_log_probs(reference, chosen, rejected, chosen_mask, rejected_mask)
-    pairs.compile(keras.optimizers.Adam(1e-4), DPOLoss(beta=0.1), metrics=dpo_metrics(0.1))
-    pairs.fit(dict(chosen=..., rejected=..., chosen_mask=..., rejected_mask=...), targets)
+    model = build_pair_model(policy, sequence_length)
+    pairs = pair_inputs(chosen, rejected, answer_mask)
+    targets = reference_log_probs(reference, pairs)
+    model.compile(keras.optimizers.Adam(1e-4), DPOLoss(beta=0.1), metrics=dpo_metrics(0.1))
+    model.fit(pairs, targets)
 
 `dpo_metrics` are the numbers TRL's `DPOTrainer` logs: the mean chosen and rejected
 rewards, the reward accuracy (how often the chosen one is rewarded more) and the margin.
@@ -115,36 +116,64 @@ class SequenceLogProb(keras.layers.Layer):
         return (logits_shape[0], 1)
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class Regroup(keras.layers.Layer):
+    """Reshapes every example to `shape`, the batch taking up the rest: `(batch, 2,
+    length)` to `(2 * batch, length)` with `shape=(length,)`, and back with `(2,)`."""
+
+    def __init__(self, shape, **kwargs):
+        super().__init__(**kwargs)
+        self.shape = tuple(shape)
+
+    def call(self, x):
+        return keras.ops.reshape(x, (-1, *self.shape))
+
+    def compute_output_shape(self, input_shape):
+        return (None, *self.shape)
+
+    def get_config(self):
+        return {**super().get_config(), "shape": self.shape}
+
+
 def build_pair_model(policy, length):
     """A Functional model that runs `policy` (a language model: tokens to logits) on both
-    texts of a pair and outputs their log-probabilities, `(batch, 2)`: chosen, rejected.
+    texts of every pair, in one batch, and outputs their log-probabilities, `(batch, 2)`:
+    chosen, rejected. Training it trains `policy`'s weights, which it shares.
 
-    Inputs, a dict: `chosen` and `rejected` token ids `(batch, length)`, and
-    `chosen_mask`/`rejected_mask`, 1 on the tokens scored (the answer's). Training it
-    trains `policy`'s weights, which it shares.
+    Inputs, a dict (`pair_inputs` makes it): `tokens`, `(batch, 2, length)` token ids,
+    chosen then rejected; `scored`, the same shape, 1 on the tokens scored (the answer's).
     """
-    inputs = {
-        name: keras.Input((length,), dtype="int32" if "mask" not in name else "float32", name=name)
-        for name in ("chosen", "rejected", "chosen_mask", "rejected_mask")
-    }
-    score = SequenceLogProb(name="sequence_log_prob")
-    log_probs = [
-        score(policy(inputs[text]), inputs[text], inputs[f"{text}_mask"])
-        for text in ("chosen", "rejected")
-    ]
-    outputs = keras.layers.Concatenate(name="log_probs")(log_probs)
-    return keras.Model(inputs, outputs, name="preference_pairs")
+    tokens = keras.Input((2, length), dtype="int32", name="tokens")
+    scored = keras.Input((2, length), dtype="float32", name="scored")
+    texts, marks = Regroup((length,))(tokens), Regroup((length,))(scored)
+    log_probs = SequenceLogProb(name="sequence_log_prob")(policy(texts), texts, marks)
+    outputs = Regroup((2,), name="log_probs")(log_probs)
+    return keras.Model({"tokens": tokens, "scored": scored}, outputs, name="preference_pairs")
 
 
-def reference_log_probs(reference, chosen, rejected, chosen_mask, rejected_mask):
-    """The frozen reference's log-probabilities of each pair, `(n, 2)`: DPO's targets."""
-    return np.stack(
-        [
-            sequence_log_prob(reference, chosen, chosen_mask),
-            sequence_log_prob(reference, rejected, rejected_mask),
-        ],
-        axis=1,
-    ).astype("float32")
+def pair_inputs(chosen, rejected, chosen_scored, rejected_scored=None):
+    """The inputs of `build_pair_model` from the chosen and rejected texts' token ids and
+    the marks of their scored tokens (`rejected_scored` defaults to `chosen_scored`)."""
+    rejected_scored = chosen_scored if rejected_scored is None else rejected_scored
+    return dict(
+        tokens=np.stack([chosen, rejected], axis=1).astype("int32"),
+        scored=np.stack([chosen_scored, rejected_scored], axis=1).astype("float32"),
+    )
+
+
+def pair_policy(pair_model):
+    """The language model inside a `build_pair_model` model: the policy it trains."""
+    return next(layer for layer in pair_model.layers if isinstance(layer, keras.Model))
+
+
+def reference_log_probs(reference, pairs):
+    """The frozen reference's log-probabilities of each pair (`pair_inputs`), `(n, 2)`:
+    DPO's targets."""
+    tokens, scored = pairs["tokens"], pairs["scored"]
+    flat = sequence_log_prob(
+        reference, tokens.reshape(-1, tokens.shape[-1]), scored.reshape(-1, scored.shape[-1])
+    )
+    return flat.reshape(-1, 2).astype("float32")
 
 
 # --- a bandit: a few responses, and the closed form ----------------------------------

@@ -43,7 +43,7 @@ def pairs(n=32, seed=0):
     rejected[:, :6] = chosen[:, :6]  # the same prompt, different answers
     mask = np.zeros((n, LENGTH), "float32")
     mask[:, 6:] = 1
-    return dict(chosen=chosen, rejected=rejected, chosen_mask=mask, rejected_mask=mask)
+    return preference.pair_inputs(chosen, rejected, mask)
 
 
 def test_at_the_first_step_the_policy_is_the_reference_and_the_loss_is_ln_2():
@@ -51,9 +51,7 @@ def test_at_the_first_step_the_policy_is_the_reference_and_the_loss_is_ln_2():
     policy = language_model(1)
     policy.set_weights(reference.get_weights())
     data = pairs()
-    targets = preference.reference_log_probs(
-        reference, data["chosen"], data["rejected"], data["chosen_mask"], data["rejected_mask"]
-    )
+    targets = preference.reference_log_probs(reference, data)
     model = preference.build_pair_model(policy, LENGTH)
     np.testing.assert_allclose(model.predict_on_batch(data), targets, rtol=1e-5, atol=1e-5)
     model.compile(
@@ -68,9 +66,7 @@ def test_dpo_training_raises_the_chosen_answers_against_the_reference():
     reference = language_model(0)
     policy = language_model(0)
     data = pairs(64)
-    targets = preference.reference_log_probs(
-        reference, data["chosen"], data["rejected"], data["chosen_mask"], data["rejected_mask"]
-    )
+    targets = preference.reference_log_probs(reference, data)
     model = preference.build_pair_model(policy, LENGTH)
     model.compile(
         keras.optimizers.Adam(3e-3), preference.DPOLoss(0.5), metrics=preference.dpo_metrics(0.5)
@@ -80,7 +76,7 @@ def test_dpo_training_raises_the_chosen_answers_against_the_reference():
     assert history["rewards_accuracy"][-1] > 0.9
     assert history["rewards_chosen"][-1] > 0 > history["rewards_rejected"][-1]
     # The policy model itself moved: what the pair model reports is its log-probability.
-    moved = sequence_log_prob(policy, data["chosen"], data["chosen_mask"])
+    moved = sequence_log_prob(policy, data["tokens"][:, 0], data["scored"][:, 0])
     np.testing.assert_allclose(moved, model.predict_on_batch(data)[:, 0], rtol=1e-4, atol=1e-4)
 
 

@@ -1,0 +1,580 @@
+"""DPO: aligning a language model with preferences, against a frozen reference.
+
+The course: "Direct Preference Optimization (DPO): aligning models in finetuning with
+human preference as an alternative to RLHF"; "Capability: how well a model can maximize
+its objective function. Alignment: how well the model does what we want vs what it was
+trained to do."
+
+Reproduces Rafailov et al. 2023, "Direct preference optimization: your language model is
+secretly a reward model": the loss `-log sigmoid(beta [(log pi(y_w) - log pi_ref(y_w)) -
+(log pi(y_l) - log pi_ref(y_l))])` (`zoo.preference.DPOLoss`) has the optimum of
+KL-regularized RLHF, `pi* ~ pi_ref exp(r / beta)`, and `beta` trades reward for drift from
+the reference (their Figure 2, the reward-KL frontier).
+
+Part 1, a bandit with a known answer: six responses, a reference policy and a reward
+drawn once (seed 0 of NumPy, the same in every run), Bradley-Terry preferences from that
+reward, and DPO trained on the exact expected loss over every pair
+(`zoo.preference.all_pairs`: full-batch Adam, 1,500 steps) at beta 0.1, 0.3, 1 and 3.
+
+Part 2, the language model (`zoo.language_model`, two blocks, d_model 32 to fit the
+budget): pre-trained on a "web" corpus of reversed two-digit additions in which 30% of
+the answers are wrong (`zoo.arithmetic.corrupt_answers`: the carry dropped, or off by one
+where there is no carry), 600 steps of 128, Adam 3e-3. It samples four answers at
+temperature 1 to each of 2,000 fresh prompts; a labeler who knows arithmetic prefers a
+right answer to a wrong one, giving a pair wherever the four hold both. From the
+pre-trained model, frozen as the reference, DPO trains at each beta (Adam 1e-4, 200
+steps of 64 pairs); continued SFT trains on the preferred answers alone (the same steps
+and rate). Every model is scored on 500 test prompts: sampled accuracy (four answers each
+at temperature 1, as a chat model samples), greedy accuracy, KL to the reference (the mean
+of `log pi(y) - log pi_ref(y)` over its own samples: a Monte Carlo estimate of the
+answers' KL), and the corpus loss (capability: the loss per answer token on held-out
+corpus text, wrong answers included). The beta for `dpo_aligns` is chosen by sampled
+accuracy on 500 validation prompts.
+
+    python -m experiments run dpo              # under 2 minutes, 3 seeds
+    python experiments/dpo.py --quick          # about 20 seconds, 1 seed
+"""
+
+# `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the project, not experiments/
+    from experiments.runner import script_main
+
+    script_main(__file__)
+
+import dataclasses
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from experiments.claims import Claim, NotMeasured, mean_std, mean_std_table
+from experiments.progress import Progress
+from experiments.settings import (
+    at_most,
+    distinct,
+    fraction,
+    positive,
+    seeds_setting,
+    setting,
+    validate,
+)
+from zoo import preference
+from zoo.arithmetic import Arithmetic, corrupt_answers, fit_answers
+from zoo.language_model import CharTokenizer, build_language_model, generate, sequence_log_prob
+from zoo.training import Trainer
+
+TITLE = "DPO: aligning a language model with preferences"
+CONCEPT = (
+    "Direct Preference Optimization trains on pairs of answers, one preferred, against a "
+    "frozen reference: no reward model, no reinforcement learning."
+)
+CONCLUSION = "TO BE WRITTEN FROM THE RUN"
+
+BANDIT_BETAS = (0.1, 0.3, 1.0, 3.0)
+BANDIT_STEPS = 1500
+START, SFT = "pre-trained (web corpus)", "SFT on preferred answers"
+SAMPLES = 4  # answers sampled per prompt, for the pairs and for scoring
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    betas: tuple[float, ...] = setting(
+        BANDIT_BETAS, "DPO's beta for the language model", positive, at_most(100), distinct
+    )
+    corpus_error: float = setting(0.3, "share of wrong answers in the web corpus", fraction)
+    d_model: int = setting(32, "width of the language model", positive, at_most(512))
+    pretrain_steps: int = setting(600, "steps of pre-training on the web corpus", positive)
+    steps: int = setting(200, "steps of DPO, and of SFT", positive)
+    learning_rate: float = setting(1e-4, "Adam's learning rate for DPO and SFT", positive)
+    preference_prompts: int = setting(2000, "prompts sampled for preference pairs", positive)
+    seeds: tuple[int, ...] = seeds_setting()
+
+    def __post_init__(self):
+        validate(self)
+        if self.preference_prompts + VALIDATION + TEST > 10_000 // 2:
+            raise ValueError(
+                f"preference_prompts must leave half of the 10,000 problems for the corpus, "
+                f"got {self.preference_prompts}"
+            )
+
+
+# Quick: one seed, two betas, half the pre-training and a quarter of the pairs.
+QUICK = dict(seeds=(0,), betas=(0.3, 3.0), pretrain_steps=300, steps=100, preference_prompts=500)
+
+TASK = Arithmetic(2, "+")
+TOKENIZER = CharTokenizer(TASK.alphabet)
+VALIDATION = TEST = 500
+PRETRAIN_BATCH, PAIR_BATCH = 128, 64
+
+
+# --- part 1: the bandit -------------------------------------------------------------
+
+
+def bandit():
+    """The bandit: a reference policy over six responses and their rewards."""
+    rng = np.random.default_rng(0)
+    return rng.dirichlet(np.ones(6)), rng.uniform(0, 1, 6)
+
+
+def train_bandit(beta):
+    """DPO on the exact expected loss over every pair of the bandit's responses; the
+    learned policy, as probabilities."""
+    reference, reward = bandit()
+    pairs, weights = preference.all_pairs(reference, reward)
+    policy = preference.BanditPolicy(len(reference), np.log(reference), name="policy")
+    inputs = keras.Input((2,), dtype="int32")
+    model = keras.Model(inputs, policy(inputs))
+    model.compile(
+        keras.optimizers.Adam(0.05), preference.DPOLoss(beta), steps_per_execution=BANDIT_STEPS
+    )
+    model.fit(  # full-batch steps, all in one call
+        np.tile(pairs, (BANDIT_STEPS, 1)),
+        np.tile(np.log(reference)[pairs].astype("float32"), (BANDIT_STEPS, 1)),
+        sample_weight=np.tile(weights, BANDIT_STEPS),
+        batch_size=len(pairs),
+        shuffle=False,
+        verbose=0,
+    )
+    return np.exp(keras.ops.convert_to_numpy(policy.log_probs()).astype("float64"))
+
+
+def bandit_rows():
+    reference, reward = bandit()
+    rows = []
+    for beta in BANDIT_BETAS:
+        learned = train_bandit(beta)
+        optimum = preference.optimal_policy(reference, reward, beta)
+        rows.append(
+            dict(
+                beta=beta,
+                kl_to_optimum=preference.kl_divergence(learned, optimum),
+                reward=float(learned @ reward),
+                kl_to_reference=preference.kl_divergence(learned, reference),
+                optimum_reward=float(optimum @ reward),
+                optimum_kl_to_reference=preference.kl_divergence(optimum, reference),
+            )
+        )
+    return rows
+
+
+# --- part 2: the language model -----------------------------------------------------
+
+
+def language_model(config):
+    return build_language_model(TOKENIZER.vocab_size, TASK.length, d_model=config.d_model)
+
+
+def copy_of(weights, config):
+    """A function building a fresh language model holding `weights`."""
+
+    def build():
+        model = language_model(config)
+        model.set_weights(weights)
+        return model
+
+    return build
+
+
+def answer_mask(n):
+    """1 on the answer's tokens, where log-probabilities are scored."""
+    mask = np.zeros((n, TASK.length), "float32")
+    mask[:, TASK.prompt_length :] = 1
+    return mask
+
+
+def sample(model, a, b, seed):
+    """`SAMPLES` answers to each problem's prompt at temperature 1: token ids, the
+    samples of one prompt side by side."""
+    prompts = np.repeat(TOKENIZER.encode(TASK.prompts(a, b)), SAMPLES, axis=0)
+    return generate(model, prompts, TASK.answer_length, temperature=1.0, seed=seed)
+
+
+def right(tokens, a, b):
+    """Whether each sampled text's answer is the true one."""
+    truth = np.repeat(TASK.answers(a, b), len(tokens) // len(a))
+    return TASK.read_answers(TOKENIZER.decode(tokens)) == truth
+
+
+def preference_pairs(model, a, b, seed):
+    """The labeler's pairs: for each prompt whose samples hold a right and a wrong answer,
+    the first right one (chosen) and the first wrong one (rejected)."""
+    tokens = sample(model, a, b, seed)
+    correct = right(tokens, a, b).reshape(len(a), SAMPLES)
+    tokens = tokens.reshape(len(a), SAMPLES, -1)
+    both = np.flatnonzero(correct.any(axis=1) & ~correct.all(axis=1))
+    chosen = tokens[both, correct[both].argmax(axis=1)]
+    rejected = tokens[both, (~correct[both]).argmax(axis=1)]
+    return chosen, rejected, both
+
+
+def scores(model, reference, splits, corpus_tokens, seed):
+    """A model's alignment and capability numbers on the test prompts (and its sampled
+    accuracy on the validation prompts, for choosing beta)."""
+    (a, b), (a_val, b_val) = splits
+    drawn = sample(model, a, b, keras.random.SeedGenerator(seed))
+    mask = answer_mask(len(drawn))
+    drift = sequence_log_prob(model, drawn, mask) - sequence_log_prob(reference, drawn, mask)
+    greedy = generate(model, TOKENIZER.encode(TASK.prompts(a, b)), TASK.answer_length)
+    corpus = -sequence_log_prob(model, corpus_tokens, answer_mask(len(corpus_tokens)))
+    validation = sample(model, a_val, b_val, keras.random.SeedGenerator(seed + 1))
+    return dict(
+        sampled=float(right(drawn, a, b).mean()),
+        greedy=float(right(greedy, a, b).mean()),
+        kl=float(drift.mean()),
+        corpus_loss=float(corpus.mean() / TASK.answer_length),
+        validation_sampled=float(right(validation, a_val, b_val).mean()),
+    )
+
+
+def run_seed(trainer, reference, config, seed, progress):
+    """One seed's models and their scores; `reference` is given the pre-trained weights."""
+    train, validation, pref, test = _splits(config, seed)
+    corpus, _ = corrupt_answers(TASK, *train, config.corpus_error, ("dropped_carry",), seed)
+    held_out, _ = corrupt_answers(TASK, *test, config.corpus_error, ("dropped_carry",), seed + 1)
+    corpus_tokens = TOKENIZER.encode(TASK.texts(*test, held_out))
+
+    start, _, _ = fit_answers(
+        trainer,
+        lambda: language_model(config),
+        keras.optimizers.Adam(3e-3),
+        TASK,
+        TOKENIZER,
+        train,
+        validation,
+        batch_size=PRETRAIN_BATCH,
+        max_steps=config.pretrain_steps,
+        eval_every=config.pretrain_steps,
+        seed=seed,
+        answers=corpus,
+    )
+    weights = start.get_weights()
+    reference.set_weights(weights)  # one model for every seed: its predictions compile once
+    score = lambda model: scores(model, reference, (test, validation), corpus_tokens, seed)  # noqa: E731
+    rows = [
+        dict(
+            model=START,
+            beta=np.nan,
+            corpus_wrong=float(np.mean(corpus != TASK.answers(*train))),
+            **score(start),
+        )
+    ]
+    progress.done("seed=%d pre-trained: sampled %.3f", seed, rows[0]["sampled"])
+
+    chosen, rejected, kept = preference_pairs(
+        reference, *pref, keras.random.SeedGenerator(seed + 2)
+    )
+    mask = answer_mask(len(chosen))
+    x = preference.pair_inputs(chosen, rejected, mask)
+    targets = preference.reference_log_probs(reference, x)
+
+    for beta in config.betas:
+        model, history = trainer.fit(
+            lambda: preference.build_pair_model(copy_of(weights, config)(), TASK.length),
+            keras.optimizers.Adam(config.learning_rate),
+            preference.DPOLoss(beta),
+            x,
+            targets,
+            batch_size=PAIR_BATCH,
+            epochs=1,
+            steps_per_epoch=config.steps,
+            seed=seed,
+            metrics=preference.dpo_metrics(beta),
+        )
+        # After training, on every training pair: TRL's numbers.
+        rewards = preference.implicit_rewards(targets, model.predict_on_batch(x), beta)
+        rewards = keras.ops.convert_to_numpy(rewards)
+        rows.append(
+            dict(
+                model=f"DPO beta={beta:g}",
+                beta=beta,
+                pairs=len(chosen),
+                rewards_chosen=float(rewards[:, 0].mean()),
+                rewards_rejected=float(rewards[:, 1].mean()),
+                reward_accuracy=float((rewards[:, 0] > rewards[:, 1]).mean()),
+                dpo_loss=float(history.history["loss"][-1]),
+                **score(preference.pair_policy(model)),
+            )
+        )
+        progress.done("seed=%d DPO beta=%g: sampled %.3f", seed, beta, rows[-1]["sampled"])
+
+    a, b = pref[0][kept], pref[1][kept]
+    sft, _, _ = fit_answers(
+        trainer,
+        copy_of(weights, config),
+        keras.optimizers.Adam(config.learning_rate),
+        TASK,
+        TOKENIZER,
+        (a, b),
+        validation,
+        batch_size=PAIR_BATCH,
+        max_steps=config.steps,
+        eval_every=config.steps,
+        seed=seed,
+        answers=TASK.read_answers(TOKENIZER.decode(chosen)),
+    )
+    rows.append(dict(model=SFT, beta=np.nan, pairs=len(chosen), **score(sft)))
+    progress.done("seed=%d SFT: sampled %.3f", seed, rows[-1]["sampled"])
+    return [dict(seed=seed, **row) for row in rows]
+
+
+def _splits(config, seed):
+    """Corpus, validation, preference and test problems, disjoint, drawn by `seed`."""
+    held = VALIDATION + config.preference_prompts + TEST
+    train, (a, b) = TASK.split(held, seed)
+    cuts = np.cumsum([VALIDATION, config.preference_prompts])
+    validation, pref, test = ((a[s], b[s]) for s in np.split(np.arange(held), cuts))
+    return train, validation, pref, test
+
+
+def run(config):
+    trainer = Trainer()
+    progress = Progress("dpo", 1 + len(config.seeds) * (2 + len(config.betas)))
+    bandit_table = pd.DataFrame(bandit_rows())
+    progress.done("bandit: largest KL to the optimum %.2g", bandit_table["kl_to_optimum"].max())
+    rows, reference = [], language_model(config)
+    for seed in config.seeds:
+        rows += run_seed(trainer, reference, config, seed, progress)
+    columns = ["seed", "model", "beta"]
+    models = pd.DataFrame(rows)
+    return {
+        "bandit": bandit_table,
+        "models": models[columns + [c for c in models if c not in columns]],
+    }
+
+
+# --- summaries -------------------------------------------------------------------------
+
+
+def summarize(tables):
+    models = mean_std_table(
+        tables["models"],
+        ["model"],
+        {
+            "sampled accuracy (test)": "sampled",
+            "greedy accuracy (test)": "greedy",
+            "KL to the reference": "kl",
+            "corpus loss (capability)": "corpus_loss",
+            "sampled accuracy (validation)": "validation_sampled",
+        },
+    )
+    return {"The bandit (exact expected loss)": tables["bandit"], "The language model": models}
+
+
+def by_model(tables, column):
+    return tables["models"].groupby("model", sort=False)[column].mean()
+
+
+def dpo_rows(tables):
+    models = tables["models"]
+    rows = models[models["model"].str.startswith("DPO")]
+    if rows.empty:
+        raise NotMeasured("the run has no DPO model")
+    return rows
+
+
+def chosen_beta(tables):
+    """The DPO model with the best mean sampled accuracy on the validation prompts."""
+    return dpo_rows(tables).groupby("model", sort=False)["validation_sampled"].mean().idxmax()
+
+
+# --- claims ----------------------------------------------------------------------------
+
+
+def _bandit_optimum(tables):
+    worst = float(tables["bandit"]["kl_to_optimum"].max())
+    return {"largest KL(pi || pi*)": worst}, worst <= 1e-3
+
+
+def _bandit_frontier(tables):
+    rows = tables["bandit"].sort_values("beta", ascending=False)  # beta falling
+    rises = bool(
+        np.all(np.diff(rows["reward"]) > 0) and np.all(np.diff(rows["kl_to_reference"]) > 0)
+    )
+    measured = {
+        "betas": " > ".join(f"{beta:g}" for beta in rows["beta"]),
+        "expected reward": " < ".join(f"{r:.3f}" for r in rows["reward"]),
+        "KL to the reference": " < ".join(f"{kl:.3f}" for kl in rows["kl_to_reference"]),
+    }
+    return measured, rises
+
+
+def _dpo_aligns(tables):
+    name = chosen_beta(tables)
+    models = tables["models"]
+    start = models[models["model"] == START].set_index("seed")["sampled"]
+    dpo = models[models["model"] == name].set_index("seed")["sampled"]
+    gain = dpo - start
+    measured = {
+        "chosen on validation": name,
+        "gain": mean_std(gain),
+        "pre-trained": mean_std(start),
+        "DPO": mean_std(dpo),
+    }
+    return measured, bool(gain.mean() >= 0.05)
+
+
+def _beta_holds_close(tables):
+    rows = dpo_rows(tables)
+    if rows["beta"].nunique() < 2:
+        raise NotMeasured("the run has fewer than two betas")
+    means = rows.groupby("beta")[["kl", "sampled"]].mean().sort_index()
+    start = by_model(tables, "sampled")[START]
+    drifts_less = bool(np.all(np.diff(means["kl"]) < 0))
+    gains_less = bool(np.all(np.diff(means["sampled"]) < 0))
+    measured = {
+        f"beta={beta:g}": f"KL {kl:.2f}, gain {acc - start:+.3f}"
+        for beta, kl, acc in zip(means.index, means["kl"], means["sampled"])
+    }
+    measured["larger beta drifts less"] = drifts_less
+    measured["larger beta gains less"] = gains_less
+    return measured, drifts_less and gains_less
+
+
+def _alignment_tax(tables):
+    name = chosen_beta(tables)
+    loss = by_model(tables, "corpus_loss")
+    accuracy = by_model(tables, "sampled")
+    measured = {
+        name: f"corpus loss {loss[name] - loss[START]:+.3f}, sampled {accuracy[name] - accuracy[START]:+.3f}",
+        SFT: f"corpus loss {loss[SFT] - loss[START]:+.3f}, sampled {accuracy[SFT] - accuracy[START]:+.3f}",
+        "pre-trained corpus loss": float(loss[START]),
+    }
+    return measured, bool(loss[name] > loss[START] and loss[SFT] > loss[START])
+
+
+def _displacement(tables):
+    rows = dpo_rows(tables)
+    smallest = rows[rows["beta"] == rows["beta"].min()]
+    chosen = mean_std(smallest["rewards_chosen"])
+    measured = {
+        "beta": float(smallest["beta"].iloc[0]),
+        "chosen reward": chosen,
+        "rejected reward": mean_std(smallest["rewards_rejected"]),
+        "reward accuracy": mean_std(smallest["reward_accuracy"]),
+    }
+    return measured, bool(chosen["mean"] < 0)
+
+
+RAFAILOV = "Rafailov et al. 2023, Direct preference optimization"
+CLAIMS = [
+    Claim(
+        "bandit_optimum",
+        "On every pair of a bandit, DPO reaches its closed-form optimum pi* ~ pi_ref exp(r / beta).",
+        f"{RAFAILOV}, Sec. 4 and Appendix A.1.",
+        "KL(pi || pi*) <= 1e-3 at each beta in {0.1, 0.3, 1, 3}",
+        _bandit_optimum,
+        kind="check",
+    ),
+    Claim(
+        "bandit_frontier",
+        "As beta falls, the bandit's policy collects more reward and drifts further from the reference.",
+        f"{RAFAILOV}, Figure 2: the reward-KL frontier.",
+        "from beta 3 down to 0.1, the learned policy's expected reward and KL(pi || pi_ref) both rise",
+        _bandit_frontier,
+        headline=("expected reward", "KL to the reference"),
+    ),
+    Claim(
+        "dpo_aligns",
+        "DPO on a labeler's preferences raises how often the model's sampled answers are right.",
+        f"{RAFAILOV}; the course: DPO aligns a model with human preference.",
+        "the beta best on validation: mean test sampled accuracy minus the pre-trained model's >= 0.05",
+        _dpo_aligns,
+        headline=("chosen on validation", "gain"),
+    ),
+    Claim(
+        "beta_holds_close",
+        "A larger beta holds the model closer to its reference and gains less.",
+        f"{RAFAILOV}: beta controls the deviation from the reference policy.",
+        "over the betas in increasing order: the mean KL to the reference falls, and so does the "
+        "mean sampled accuracy",
+        _beta_holds_close,
+        headline=("larger beta drifts less", "larger beta gains less"),
+    ),
+    Claim(
+        "alignment_tax",
+        "Alignment costs capability: the aligned models fit the web corpus worse than the pre-trained one.",
+        "The course: capability is how well a model maximizes its objective, alignment how well "
+        "it does what we want.",
+        "the corpus loss of DPO (the beta chosen on validation) and of SFT above the pre-trained model's",
+        _alignment_tax,
+    ),
+    Claim(
+        "likelihood_displacement",
+        "At the smallest beta, DPO lowers even the chosen answers' likelihood below the reference's.",
+        "Pal et al. 2024, Smaug: fixing failure modes of preference optimisation with DPO-Positive "
+        "(pairs that differ in a few tokens); Razin et al. 2024, Unintentional unalignment.",
+        "mean implicit reward of the chosen answers, beta (log pi - log pi_ref), below 0 on the "
+        "training pairs",
+        _displacement,
+        headline=("chosen reward", "reward accuracy"),
+    ),
+]
+
+
+# --- plots -----------------------------------------------------------------------------
+
+
+def plot_frontier(tables):
+    rows = tables["bandit"]
+    reference, reward = bandit()
+    betas = np.geomspace(0.03, 30, 60)
+    optima = [preference.optimal_policy(reference, reward, beta) for beta in betas]
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    axis.plot(
+        [preference.kl_divergence(p, reference) for p in optima],
+        [p @ reward for p in optima],
+        color="gray",
+        label="closed form, pi_ref exp(r / beta)",
+    )
+    axis.scatter(
+        rows["kl_to_reference"], rows["reward"], color="C0", zorder=3, label="DPO, learned"
+    )
+    for _, row in rows.iterrows():
+        axis.annotate(
+            f"beta={row['beta']:g}",
+            (row["kl_to_reference"], row["reward"]),
+            fontsize=8,
+            xytext=(4, -10),
+            textcoords="offset points",
+        )
+    axis.set(
+        xlabel="KL(pi || pi_ref)",
+        ylabel="expected reward",
+        title="The bandit: reward against drift, as beta falls",
+    )
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def plot_accuracy_kl(tables):
+    models = tables["models"]
+    figure, axis = plt.subplots(figsize=(6.5, 4.5))
+    for i, name in enumerate(models["model"].unique()):
+        rows = models[models["model"] == name]
+        axis.errorbar(
+            rows["kl"].mean(),
+            rows["sampled"].mean(),
+            xerr=rows["kl"].std() if len(rows) > 1 else None,
+            yerr=rows["sampled"].std() if len(rows) > 1 else None,
+            marker="o",
+            capsize=3,
+            color=f"C{i}",
+            label=name,
+        )
+    axis.set(
+        xlabel="KL to the reference (nats per answer)",
+        ylabel="sampled accuracy (test)",
+        title="Alignment against drift",
+    )
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    return figure
+
+
+PLOTS = {"bandit_frontier.png": plot_frontier, "accuracy_by_kl.png": plot_accuracy_kl}
