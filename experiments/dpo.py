@@ -19,7 +19,7 @@ reward, and DPO trained on the exact expected loss over every pair
 Part 2, the language model (`zoo.language_model`, two blocks, d_model 32 to fit the
 budget): pre-trained on a "web" corpus of reversed two-digit additions in which 30% of
 the answers are wrong (`zoo.arithmetic.corrupt_answers`: the carry dropped, or off by one
-where there is no carry), 600 steps of 128, Adam 3e-3. It samples four answers at
+where there is no carry), 1,200 steps of 64, Adam 3e-3. It samples four answers at
 temperature 1 to each of 2,000 fresh prompts; a labeler who knows arithmetic prefers a
 right answer to a wrong one, giving a pair wherever the four hold both. From the
 pre-trained model, frozen as the reference, DPO trains at each beta (Adam 1e-4, 200
@@ -88,7 +88,9 @@ class Config:
     )
     corpus_error: float = setting(0.3, "share of wrong answers in the web corpus", fraction)
     d_model: int = setting(32, "width of the language model", positive, at_most(512))
-    pretrain_steps: int = setting(600, "steps of pre-training on the web corpus", positive)
+    pretrain_steps: int = setting(
+        1200, "steps of pre-training on the web corpus, a multiple of steps", positive
+    )
     steps: int = setting(200, "steps of DPO, and of SFT", positive)
     learning_rate: float = setting(1e-4, "Adam's learning rate for DPO and SFT", positive)
     preference_prompts: int = setting(2000, "prompts sampled for preference pairs", positive)
@@ -101,15 +103,20 @@ class Config:
                 f"preference_prompts must leave half of the 10,000 problems for the corpus, "
                 f"got {self.preference_prompts}"
             )
+        if self.pretrain_steps % self.steps:
+            raise ValueError(
+                f"pretrain_steps must be a multiple of steps ({self.steps}), got {self.pretrain_steps}"
+            )
 
 
-# Quick: one seed, one beta, half the pre-training and a quarter of the pairs.
-QUICK = dict(seeds=(0,), betas=(1.0,), pretrain_steps=300, steps=100, preference_prompts=500)
+# Quick: one seed, one beta, half the pre-training and of the steps, a quarter of the pairs.
+QUICK = dict(seeds=(0,), betas=(1.0,), pretrain_steps=600, steps=100, preference_prompts=500)
 
 TASK = Arithmetic(2, "+")
 TOKENIZER = CharTokenizer(TASK.alphabet)
 VALIDATION = TEST = 500
-PRETRAIN_BATCH, PAIR_BATCH = 128, 64
+# Pre-training and SFT take the same batches and steps per call: one compiled model.
+BATCH = 64  # answers per step of pre-training and SFT, pairs per step of DPO
 
 
 # --- part 1: the bandit -------------------------------------------------------------
@@ -255,9 +262,9 @@ def run_seed(trainer, reference, config, seed, progress):
         TOKENIZER,
         train,
         validation,
-        batch_size=PRETRAIN_BATCH,
+        batch_size=BATCH,
         max_steps=config.pretrain_steps,
-        eval_every=config.pretrain_steps,
+        eval_every=config.steps,
         seed=seed,
         answers=corpus,
     )
@@ -288,7 +295,7 @@ def run_seed(trainer, reference, config, seed, progress):
             preference.DPOLoss(beta),
             x,
             targets,
-            batch_size=PAIR_BATCH,
+            batch_size=BATCH,
             epochs=1,
             steps_per_epoch=config.steps,
             seed=seed,
@@ -320,7 +327,7 @@ def run_seed(trainer, reference, config, seed, progress):
         TOKENIZER,
         (a, b),
         validation,
-        batch_size=PAIR_BATCH,
+        batch_size=BATCH,
         max_steps=config.steps,
         eval_every=config.steps,
         seed=seed,

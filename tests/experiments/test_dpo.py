@@ -56,3 +56,5 @@ def test_bad_settings_are_rejected():
         dpo.Config(betas=(0.0, 1.0))
     with pytest.raises(ValueError, match="preference_prompts"):
         dpo.Config(preference_prompts=6000)
+    with pytest.raises(ValueError, match="multiple of steps"):
+        dpo.Config(pretrain_steps=1000, steps=300)
