@@ -19,12 +19,12 @@ reward, and DPO trained on the exact expected loss over every pair
 Part 2, the language model (`zoo.language_model`, two blocks, d_model 32 to fit the
 budget): pre-trained on a "web" corpus of reversed two-digit additions in which 30% of
 the answers are wrong (`zoo.arithmetic.corrupt_answers`: the carry dropped, or off by one
-where there is no carry), 1,200 steps of 64, Adam 3e-3. It samples four answers at
+where there is no carry), 600 steps of 128, Adam 3e-3. It samples four answers at
 temperature 1 to each of 2,000 fresh prompts; a labeler who knows arithmetic prefers a
 right answer to a wrong one, giving a pair wherever the four hold both. From the
 pre-trained model, frozen as the reference, DPO trains at each beta (Adam 1e-4, 200
-steps of 64 pairs); continued SFT trains on the preferred answers alone (the same steps
-and rate). Every model is scored on 500 test prompts: sampled accuracy (four answers each
+steps of 64 pairs); continued SFT trains on the preferred answers alone (the same steps,
+rate and texts per step: 128 answers, where DPO reads 64 pairs). Every model is scored on 500 test prompts: sampled accuracy (four answers each
 at temperature 1, as a chat model samples), greedy accuracy, KL to the reference (the mean
 of `log pi(y) - log pi_ref(y)` over its own samples: a Monte Carlo estimate of the
 answers' KL), and the corpus loss (capability: the loss per answer token on held-out
@@ -89,7 +89,7 @@ class Config:
     corpus_error: float = setting(0.3, "share of wrong answers in the web corpus", fraction)
     d_model: int = setting(32, "width of the language model", positive, at_most(512))
     pretrain_steps: int = setting(
-        1200, "steps of pre-training on the web corpus, a multiple of steps", positive
+        600, "steps of pre-training on the web corpus, a multiple of steps", positive
     )
     steps: int = setting(200, "steps of DPO, and of SFT", positive)
     learning_rate: float = setting(1e-4, "Adam's learning rate for DPO and SFT", positive)
@@ -110,13 +110,13 @@ class Config:
 
 
 # Quick: one seed, one beta, half the pre-training and of the steps, a quarter of the pairs.
-QUICK = dict(seeds=(0,), betas=(1.0,), pretrain_steps=600, steps=100, preference_prompts=500)
+QUICK = dict(seeds=(0,), betas=(1.0,), pretrain_steps=300, steps=100, preference_prompts=500)
 
 TASK = Arithmetic(2, "+")
 TOKENIZER = CharTokenizer(TASK.alphabet)
 VALIDATION = TEST = 500
 # Pre-training and SFT take the same batches and steps per call: one compiled model.
-BATCH = 64  # answers per step of pre-training and SFT, pairs per step of DPO
+BATCH, PAIRS = 128, 64  # texts per step of pre-training and SFT; pairs (of texts) of DPO
 
 
 # --- part 1: the bandit -------------------------------------------------------------
@@ -295,7 +295,7 @@ def run_seed(trainer, reference, config, seed, progress):
             preference.DPOLoss(beta),
             x,
             targets,
-            batch_size=BATCH,
+            batch_size=PAIRS,
             epochs=1,
             steps_per_epoch=config.steps,
             seed=seed,

@@ -57,4 +57,4 @@ def test_bad_settings_are_rejected():
     with pytest.raises(ValueError, match="preference_prompts"):
         dpo.Config(preference_prompts=6000)
     with pytest.raises(ValueError, match="multiple of steps"):
-        dpo.Config(pretrain_steps=1000, steps=300)
+        dpo.Config(pretrain_steps=500, steps=200)
