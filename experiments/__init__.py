@@ -50,6 +50,7 @@ EXPERIMENTS = (
     "language_model",
     "distillation",
     "lora",
+    "fine_tuning",
     "dpo",
 )
 

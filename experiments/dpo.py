@@ -64,8 +64,16 @@ from experiments.settings import (
     validate,
 )
 from zoo import preference
-from zoo.arithmetic import Arithmetic, corrupt_answers, fit_answers
-from zoo.language_model import CharTokenizer, build_language_model, generate, sequence_log_prob
+from zoo.arithmetic import (
+    Arithmetic,
+    answer_log_probs,
+    answer_loss,
+    answer_mask,
+    corrupt_answers,
+    fit_answers,
+    sample_answers,
+)
+from zoo.language_model import CharTokenizer, build_language_model
 from zoo.training import Trainer
 
 TITLE = "DPO: aligning a language model with preferences"
@@ -196,31 +204,11 @@ def copy_of(weights, config):
     return build
 
 
-def answer_mask(n):
-    """1 on the answer's tokens, where log-probabilities are scored."""
-    mask = np.zeros((n, TASK.length), "float32")
-    mask[:, TASK.prompt_length :] = 1
-    return mask
-
-
-def sample(model, a, b, seed):
-    """`SAMPLES` answers to each problem's prompt at temperature 1: token ids, the
-    samples of one prompt side by side."""
-    prompts = np.repeat(TOKENIZER.encode(TASK.prompts(a, b)), SAMPLES, axis=0)
-    return generate(model, prompts, TASK.answer_length, temperature=1.0, seed=seed)
-
-
-def right(tokens, a, b):
-    """Whether each sampled text's answer is the true one."""
-    truth = np.repeat(TASK.answers(a, b), len(tokens) // len(a))
-    return TASK.read_answers(TOKENIZER.decode(tokens)) == truth
-
-
 def preference_pairs(model, a, b, seed):
     """The labeler's pairs: for each prompt whose samples hold a right and a wrong answer,
     the first right one (chosen) and the first wrong one (rejected)."""
-    tokens = sample(model, a, b, seed)
-    correct = right(tokens, a, b).reshape(len(a), SAMPLES)
+    tokens, correct = sample_answers(model, TASK, TOKENIZER, a, b, SAMPLES, seed=seed)
+    correct = correct.reshape(len(a), SAMPLES)
     tokens = tokens.reshape(len(a), SAMPLES, -1)
     both = np.flatnonzero(correct.any(axis=1) & ~correct.all(axis=1))
     chosen = tokens[both, correct[both].argmax(axis=1)]
@@ -228,22 +216,20 @@ def preference_pairs(model, a, b, seed):
     return chosen, rejected, both
 
 
-def scores(model, reference, splits, corpus_tokens, seed):
+def scores(model, reference, splits, held_out, seed):
     """A model's alignment and capability numbers on the test prompts (and its sampled
     accuracy on the validation prompts, for choosing beta)."""
     (a, b), (a_val, b_val) = splits
-    drawn = sample(model, a, b, keras.random.SeedGenerator(seed))
-    mask = answer_mask(len(drawn))
-    drift = sequence_log_prob(model, drawn, mask) - sequence_log_prob(reference, drawn, mask)
-    greedy = generate(model, TOKENIZER.encode(TASK.prompts(a, b)), TASK.answer_length)
-    corpus = -sequence_log_prob(model, corpus_tokens, answer_mask(len(corpus_tokens)))
-    validation = sample(model, a_val, b_val, keras.random.SeedGenerator(seed + 1))
+    drawn, sampled = sample_answers(model, TASK, TOKENIZER, a, b, SAMPLES, seed=seed)
+    drift = answer_log_probs(model, TASK, drawn) - answer_log_probs(reference, TASK, drawn)
+    _, greedy = sample_answers(model, TASK, TOKENIZER, a, b, temperature=0.0)
+    _, validation = sample_answers(model, TASK, TOKENIZER, a_val, b_val, SAMPLES, seed=seed + 1)
     return dict(
-        sampled=float(right(drawn, a, b).mean()),
-        greedy=float(right(greedy, a, b).mean()),
+        sampled=float(sampled.mean()),
+        greedy=float(greedy.mean()),
         kl=float(drift.mean()),
-        corpus_loss=float(corpus.mean() / TASK.answer_length),
-        validation_sampled=float(right(validation, a_val, b_val).mean()),
+        corpus_loss=answer_loss(model, TASK, TOKENIZER, a, b, held_out),
+        validation_sampled=float(validation.mean()),
     )
 
 
@@ -252,7 +238,6 @@ def run_seed(trainer, reference, config, seed, progress):
     train, validation, pref, test = _splits(config, seed)
     corpus, _ = corrupt_answers(TASK, *train, config.corpus_error, ("dropped_carry",), seed)
     held_out, _ = corrupt_answers(TASK, *test, config.corpus_error, ("dropped_carry",), seed + 1)
-    corpus_tokens = TOKENIZER.encode(TASK.texts(*test, held_out))
 
     start, _, _ = fit_answers(
         trainer,
@@ -270,7 +255,7 @@ def run_seed(trainer, reference, config, seed, progress):
     )
     weights = start.get_weights()
     reference.set_weights(weights)  # one model for every seed: its predictions compile once
-    score = lambda model: scores(model, reference, (test, validation), corpus_tokens, seed)  # noqa: E731
+    score = lambda model: scores(model, reference, (test, validation), held_out, seed)  # noqa: E731
     rows = [
         dict(
             model=START,
@@ -284,7 +269,7 @@ def run_seed(trainer, reference, config, seed, progress):
     chosen, rejected, kept = preference_pairs(
         reference, *pref, keras.random.SeedGenerator(seed + 2)
     )
-    mask = answer_mask(len(chosen))
+    mask = answer_mask(TASK, len(chosen))
     x = preference.pair_inputs(chosen, rejected, mask)
     targets = preference.reference_log_probs(reference, x)
 

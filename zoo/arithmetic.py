@@ -23,6 +23,9 @@ learned with far fewer examples, and minGPT's adder writes its answers reversed 
 - `fit_answers(...)` trains a language model on a task's answers (true ones, or a
   corpus's), and `score_answers` / `AnswerEvaluation` score what it writes: digit by
   digit, reading its own digits, against the teacher-forced digits.
+- `sample_answers(...)` has a model write answers as a chat model does (sampled, at a
+  temperature) and checks them; `answer_log_probs` and `answer_loss` score given answers
+  (a judge's likelihood; the loss on a corpus's text, the model's own objective).
 """
 
 import dataclasses
@@ -186,14 +189,21 @@ def corrupt_answers(task, a, b, fraction, kinds=ERROR_KINDS, seed=0):
     return answers, labels
 
 
+def dropped_carry_answers(task, a, b):
+    """The answers with every place computed on its own and the carry (or borrow) dropped:
+    37+45 gives 72. The true answer wherever no place carries."""
+    a, b = np.asarray(a), np.asarray(b)
+    sign = 1 if task.operator == "+" else -1
+    places = 10 ** np.arange(task.digits)
+    digits = ((a[:, None] // places) % 10 + sign * ((b[:, None] // places) % 10)) % 10
+    return (digits * places).sum(axis=1)
+
+
 def _wrong(task, a, b, truth, kind, rng):
     if kind == "off_by_one":
         return _off_by_one(task, truth, rng)
     if kind == "dropped_carry":
-        places = [10**p for p in range(task.digits)]
-        digit = [((a // p) % 10, (b // p) % 10) for p in places]
-        sign = 1 if task.operator == "+" else -1
-        return sum(((x + sign * y) % 10) * p for (x, y), p in zip(digit, places))
+        return int(dropped_carry_answers(task, [a], [b])[0])
     written = list(task.write_answer(truth))
     pairs = [i for i in range(len(written) - 1) if written[i] != written[i + 1]]
     if not pairs:
@@ -344,3 +354,45 @@ def training_examples(task, tokenizer, a, b, answers=None):
 
     tokens = tokenizer.encode(task.texts(a, b, answers))
     return next_token_examples(tokens, loss_from=task.prompt_length, pad_id=tokenizer.pad_id)
+
+
+# --- answers as a chat model writes them, and their likelihood -------------------------
+
+
+def answer_mask(task, n):
+    """`(n, task.length)`: 1 on the answer's tokens, the ones a judge or a loss scores."""
+    mask = np.zeros((n, task.length), "float32")
+    mask[:, task.prompt_length :] = 1
+    return mask
+
+
+def sample_answers(model, task, tokenizer, a, b, samples=1, temperature=1.0, seed=None):
+    """`samples` answers to each problem's prompt, written by `model` at `temperature`
+    (`zoo.language_model.generate`; 0 is greedy), and whether each is right.
+
+    Returns:
+        `(tokens, correct)`: the whole texts' token ids, `(len(a) * samples, length)`, the
+        samples of one problem on consecutive rows; and a boolean per text.
+    """
+    from zoo.language_model import generate
+
+    prompts = np.repeat(tokenizer.encode(task.prompts(a, b)), samples, axis=0)
+    tokens = generate(model, prompts, task.answer_length, temperature=temperature, seed=seed)
+    truth = np.repeat(task.answers(a, b), samples)
+    return tokens, task.read_answers(tokenizer.decode(tokens)) == truth
+
+
+def answer_log_probs(model, task, tokens):
+    """`log p(answer | prompt)` of each text (token ids of whole problems): a model's
+    likelihood of the answers written, as a judge scores them."""
+    from zoo.language_model import sequence_log_prob
+
+    return sequence_log_prob(model, tokens, answer_mask(task, len(tokens)))
+
+
+def answer_loss(model, task, tokenizer, a, b, answers=None):
+    """The mean loss per answer token, in nats, of the problems `(a, b)` with `answers`
+    (default the true ones; a corpus's, wrong ones included): the objective the model was
+    trained on, on text it has not seen."""
+    tokens = tokenizer.encode(task.texts(a, b, answers))
+    return float(-answer_log_probs(model, task, tokens).mean() / task.answer_length)

@@ -1,8 +1,19 @@
+import keras
 import numpy as np
 import pytest
 
-from zoo.arithmetic import ERROR_KINDS, Arithmetic, corrupt_answers, fit_answers, training_examples
-from zoo.language_model import CharTokenizer
+from zoo.arithmetic import (
+    ERROR_KINDS,
+    Arithmetic,
+    answer_log_probs,
+    answer_loss,
+    corrupt_answers,
+    dropped_carry_answers,
+    fit_answers,
+    sample_answers,
+    training_examples,
+)
+from zoo.language_model import CharTokenizer, build_language_model, generate
 from zoo.training import Trainer
 
 
@@ -113,3 +124,55 @@ def test_fit_answers_refuses_steps_that_are_no_multiple_of_the_scoring():
             eval_every=50,
             seed=0,
         )
+
+
+def test_dropped_carry_answers_compute_each_place_on_its_own():
+    add, subtract = Arithmetic(2, "+"), Arithmetic(2, "-")
+    np.testing.assert_array_equal(
+        dropped_carry_answers(add, [37, 99, 12], [45, 99, 34]), [72, 88, 46]
+    )
+    np.testing.assert_array_equal(dropped_carry_answers(subtract, [52, 40], [17, 20]), [45, 20])
+    a, b = add.problems()
+    carries = (a % 10 + b % 10 >= 10) | ((a // 10 + b // 10 + (a % 10 + b % 10) // 10) >= 10)
+    np.testing.assert_array_equal(dropped_carry_answers(add, a, b) != add.answers(a, b), carries)
+
+
+@pytest.fixture(scope="module")
+def untrained():
+    task = Arithmetic(2, "+")
+    tokenizer = CharTokenizer(task.alphabet)
+    keras.utils.set_random_seed(0)
+    model = build_language_model(tokenizer.vocab_size, task.length, d_model=16)
+    (a, b), _ = task.split(64, seed=0)
+    return task, tokenizer, model, a[:64], b[:64]
+
+
+def test_sampled_answers_are_the_models_own_and_checked(untrained):
+    task, tokenizer, model, a, b = untrained
+    tokens, correct = sample_answers(model, task, tokenizer, a, b, samples=3, seed=1)
+    assert tokens.shape == (3 * len(a), task.length) and correct.shape == (3 * len(a),)
+    np.testing.assert_array_equal(
+        tokens[::3, : task.prompt_length], tokenizer.encode(task.prompts(a, b))
+    )
+    written = task.read_answers(tokenizer.decode(tokens))
+    np.testing.assert_array_equal(correct, written == np.repeat(task.answers(a, b), 3))
+    again, _ = sample_answers(model, task, tokenizer, a, b, samples=3, seed=1)
+    np.testing.assert_array_equal(again, tokens)
+    greedy, _ = sample_answers(model, task, tokenizer, a, b, temperature=0.0)
+    prompts = tokenizer.encode(task.prompts(a, b))
+    np.testing.assert_array_equal(greedy, generate(model, prompts, task.answer_length))
+
+
+def test_the_answer_loss_is_the_training_loss_on_the_answer_tokens(untrained):
+    task, tokenizer, model, a, b = untrained
+    answers, _ = corrupt_answers(task, a, b, 0.5, seed=0)
+    x, y = training_examples(task, tokenizer, a, b, answers)
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=tokenizer.pad_id
+    )(y, model.predict_on_batch(x))
+    loss = answer_loss(model, task, tokenizer, a, b, answers)
+    np.testing.assert_allclose(loss, float(keras_loss), rtol=1e-5)
+    tokens = tokenizer.encode(task.texts(a, b, answers))
+    np.testing.assert_allclose(
+        -answer_log_probs(model, task, tokens).mean() / task.answer_length, loss
+    )
