@@ -81,7 +81,22 @@ CONCEPT = (
     "Direct Preference Optimization trains on pairs of answers, one preferred, against a "
     "frozen reference: no reward model, no reinforcement learning."
 )
-CONCLUSION = "TO BE WRITTEN FROM THE RUN"
+CONCLUSION = (
+    "On the bandit, DPO reaches its closed-form optimum at every beta (KL to pi* at most "
+    "1e-7) and traces the paper's reward-KL frontier: as beta falls from 3 to 0.1, the "
+    "expected reward rises from 0.46 to 0.77 and the KL to the reference from 0.007 to "
+    "0.78. On the language model, DPO on 1,500 pairs of its own samples raises sampled "
+    "accuracy from 0.63 to 0.85 at beta 1 (chosen on validation; +0.22 +/- 0.02) and at "
+    "beta 3 alike, at a KL of 0.59 and 0.20: the larger beta drifts less but gains no less, "
+    "and beta 0.1 does not trade more drift for more reward, it collapses (0.24, KL 5.5). "
+    "There DPO lowers even the chosen answers' likelihood (implicit reward -0.25 while 92% "
+    "of the pairs are ordered right), the likelihood displacement of pairs that differ in "
+    "a token or two; so the frontier's trade reproduced on the bandit, not on the model "
+    "beyond beta 1. Alignment cost capability: the corpus loss rose from 0.33 to 0.57 for "
+    "DPO at beta 1 (0.37 at beta 3) and for SFT on the preferred answers, which aligned "
+    "more (0.94) at less drift (0.40) than DPO: with a labeler who knows the answer, the "
+    "chosen answers are right, and imitating them suffices."
+)
 
 BANDIT_BETAS = (0.1, 0.3, 1.0, 3.0)
 BANDIT_STEPS = 1500

@@ -94,7 +94,21 @@ CONCEPT = (
     "distilled from the teacher inherits the teacher's mistakes, and a judge that is the "
     "teacher does not see them."
 )
-CONCLUSION = "TO BE WRITTEN FROM THE RUN"
+CONCLUSION = (
+    "Pre-trained on the web corpus, the model is capable and not aligned: its loss on "
+    "held-out corpus text is 0.02 nats per answer token above the corpus's own entropy "
+    "floor, and it writes the corpus's mistakes, sampling a wrong answer 22% of the time "
+    "where the corpus has 25%. SFT on 500 human-labeled problems raises its sampled "
+    "accuracy from 0.78 to 0.93 and costs capability (its corpus loss rises from 0.17 to "
+    "0.72), but leaves the mistake it was never shown corrected: on the hard problems the "
+    "teacher's greedy answer is right only 40% of the time. The smaller student distilled "
+    "from its answers inherits the flaw (hard problems 25%) and stays below its teacher "
+    "(greedy 0.90 against 0.93) and far below the same student trained on human labels for "
+    "the same prompts (1.00): training on human labels beats dSFT. And the teacher, as a "
+    "judge, cannot see it: on the prompts where the two students answer differently, the "
+    "human-labeled student is right every time, yet the teacher's likelihood prefers the "
+    "distilled student's answer 56% of the time."
+)
 
 TASK = Arithmetic(2, "+")
 TOKENIZER = CharTokenizer(TASK.alphabet)
