@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.claims import Claim, NotMeasured, mean_std, mean_std_table
+from experiments.plots import mean_points
 from experiments.progress import Progress
 from experiments.settings import (
     at_most,
@@ -569,20 +570,8 @@ def plot_frontier(tables):
 
 
 def plot_accuracy_kl(tables):
-    models = tables["models"]
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
-    for i, name in enumerate(models["model"].unique()):
-        rows = models[models["model"] == name]
-        axis.errorbar(
-            rows["kl"].mean(),
-            rows["sampled"].mean(),
-            xerr=rows["kl"].std() if len(rows) > 1 else None,
-            yerr=rows["sampled"].std() if len(rows) > 1 else None,
-            marker="o",
-            capsize=3,
-            color=f"C{i}",
-            label=name,
-        )
+    mean_points(axis, tables["models"], "kl", "sampled", "model")
     axis.set(
         xlabel="KL to the reference (nats per answer)",
         ylabel="sampled accuracy (test)",

@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.plots import mean_points
 from experiments.progress import Progress
 from experiments.settings import (
     at_most,
@@ -564,21 +565,9 @@ CLAIMS = [
 
 
 def plot_alignment_capability(tables):
-    models = every_model(tables)
     floor = tables["pretrained"]["entropy_floor"].iloc[0]
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
-    for i, name in enumerate(MODELS):
-        rows = models[models["model"] == name]
-        axis.errorbar(
-            rows["corpus_loss"].mean(),
-            rows["sampled"].mean(),
-            xerr=rows["corpus_loss"].std() if len(rows) > 1 else None,
-            yerr=rows["sampled"].std() if len(rows) > 1 else None,
-            marker="o",
-            capsize=3,
-            color=f"C{i}",
-            label=name,
-        )
+    mean_points(axis, every_model(tables), "corpus_loss", "sampled", "model", MODELS)
     axis.axvline(floor, color="gray", linestyle="--", label="the corpus's entropy floor")
     axis.set(
         xlabel="loss on held-out corpus text (nats per answer token): capability, lower is better",
