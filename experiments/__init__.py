@@ -52,6 +52,7 @@ EXPERIMENTS = (
     "lora",
     "fine_tuning",
     "dpo",
+    "inductive_bias",
 )
 
 FOLDER = Path(__file__).resolve().parent

@@ -14,7 +14,7 @@ the bias of class 3 was raised): the teacher's small probabilities for wrong cla
 its "dark knowledge", say what a 3 looks like.
 
 Design, part 1, MNIST-1D (Greydanus 2020): the paper's CNN as teacher
-(`zoo.distillation.build_mnist1d_cnn`), an MLP 100x100 as student, both outputting
+(`zoo.convolution.build_cnn1d`), an MLP 100x100 as student, both outputting
 logits; Adam at the paper's rate 1e-2, batches of 100, 60 epochs; a stratified 20% of the
 training set held out for validation. For every seed the teacher is trained once, and
 the student, from the same seed-drawn initial weights, once on the labels and once per
@@ -80,11 +80,11 @@ from experiments.settings import (
     validate,
 )
 from zoo import datasets
+from zoo.convolution import build_cnn1d
 from zoo.distillation import (
     bias_correction,
     build_distiller,
     build_logits_mlp,
-    build_mnist1d_cnn,
     cross_entropy_numpy,
     soft_target_loss,
     soft_target_loss_numpy,
@@ -225,7 +225,7 @@ def mnist1d(trainer, config, seed, progress):
     def train(build, epochs=config.student_epochs):
         return fit(trainer, config, build, x, y, epochs=epochs, seed=seed)
 
-    teacher, seconds = train(build_mnist1d_cnn, config.teacher_epochs)
+    teacher, seconds = train(build_cnn1d, config.teacher_epochs)
     runs = {"teacher": (teacher, seconds), "hard": train(build_student)}
     for temperature in config.temperatures:
         runs[temperature] = train(

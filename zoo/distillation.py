@@ -26,52 +26,13 @@ distributions to [1e-7, 1], which changes the loss (and zeroes the gradient) whe
 a confident network's softened probability falls below 1e-7; `soft_target_loss_numpy`
 can apply the same clip.
 
-Also here: `build_mnist1d_cnn`, the MNIST-1D paper's convolutional network (a teacher);
-`build_logits_mlp`, a small dense student; and `bias_correction`, the shift of one
-class's logit that Hinton et al. used to recover a class the student never saw.
+Also here: `build_logits_mlp`, a small dense student, and `bias_correction`, the shift
+of one class's logit that Hinton et al. used to recover a class the student never saw.
+(The teacher on MNIST-1D is `zoo.convolution.build_cnn1d`.)
 """
 
 import keras
 import numpy as np
-
-
-def build_mnist1d_cnn(input_length=40, num_classes=10, channels=25, name="mnist1d_cnn"):
-    """The convolutional network of the MNIST-1D paper (Greydanus 2020, `ConvBase`).
-
-    Three 1-D convolutions of `channels` channels, each with stride 2 and one step of
-    zero padding on either side (kernels 5, 3 and 3), ReLU after each, then a dense
-    layer from the flattened features to the logits. On signals of length 40 the
-    features are 5 steps of 25 channels, the reference's `linear_in=125`. The paper
-    reports 94% test accuracy, against 68% for an MLP.
-
-    Args:
-        input_length: length of a signal.
-        num_classes: number of classes.
-        channels: channels of every convolution.
-        name: name of the model.
-
-    Returns:
-        An uncompiled `keras.Model` from signals `(input_length,)` to logits (no
-        softmax: train it with `from_logits=True`).
-
-    Example:
-        >>> build_mnist1d_cnn().output_shape
-        (None, 10)
-    """
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
-    if channels < 1:
-        raise ValueError(f"channels must be positive, got {channels}")
-    inputs = keras.Input(shape=(input_length,), name="signal")
-    x = keras.layers.Reshape((input_length, 1), name="channel_axis")(inputs)
-    for index, kernel in enumerate((5, 3, 3)):
-        x = keras.layers.ZeroPadding1D(1, name=f"pad_{index}")(x)
-        x = keras.layers.Conv1D(
-            channels, kernel, strides=2, activation="relu", name=f"conv_{index}"
-        )(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    outputs = keras.layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(inputs, outputs, name=name)
 
 
 def build_logits_mlp(input_shape, num_classes=10, hidden_units=(100, 100), name="student"):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from experiments import distillation
-from zoo.distillation import build_logits_mlp, build_mnist1d_cnn
+from zoo.convolution import build_cnn1d
+from zoo.distillation import build_logits_mlp
 from zoo.training import Trainer
 
 
@@ -50,7 +51,7 @@ def test_the_withheld_class_is_never_predicted_on_labels_and_recovered_by_distil
 
 def test_every_student_of_a_seed_starts_from_the_same_weights():
     config = distillation.Config()
-    teacher = build_mnist1d_cnn()
+    teacher = build_cnn1d()
 
     def build_student():
         return build_logits_mlp((40,), 10, config.student_units)

@@ -6,7 +6,6 @@ from zoo.distillation import (
     bias_correction,
     build_distiller,
     build_logits_mlp,
-    build_mnist1d_cnn,
     cross_entropy_numpy,
     logits_distillation,
     soft_target_loss,
@@ -29,15 +28,6 @@ def value(tensor):
     return float(keras.ops.convert_to_numpy(tensor))
 
 
-def test_the_mnist1d_cnn_is_the_papers_conv_base():
-    model = build_mnist1d_cnn()
-    assert model.input_shape == (None, 40) and model.output_shape == (None, 10)
-    assert model.get_layer("flatten").input.shape == (None, 5, 25)  # ConvBase's linear_in=125
-    kernels = [model.get_layer(f"conv_{i}").kernel.shape for i in range(3)]
-    assert kernels == [(5, 1, 25), (3, 25, 25), (3, 25, 25)]
-    assert model.count_params() == (5 * 25 + 25) + 2 * (3 * 25 * 25 + 25) + (125 * 10 + 10)
-
-
 def test_the_models_output_logits_and_save_and_load(assert_saves_and_loads):
     student = build_logits_mlp((8, 8, 1), 10, (30, 30))
     assert student.count_params() == (64 * 30 + 30) + (30 * 30 + 30) + (30 * 10 + 10)
@@ -45,8 +35,6 @@ def test_the_models_output_logits_and_save_and_load(assert_saves_and_loads):
     logits = student.predict_on_batch(x)
     assert (logits < 0).any() and not np.allclose(logits.sum(axis=-1), 1.0)
     assert_saves_and_loads(student, x)
-    signals = np.random.default_rng(1).normal(size=(16, 40)).astype("float32")
-    assert_saves_and_loads(build_mnist1d_cnn(), signals)
     with pytest.raises(ValueError, match="hidden_units"):
         build_logits_mlp((4,), 10, (8, 0))
 
