@@ -52,6 +52,7 @@ EXPERIMENTS = (
     "lora",
     "fine_tuning",
     "dpo",
+    "emergence",
     "inductive_bias",
 )
 
