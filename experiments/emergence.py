@@ -59,7 +59,21 @@ CONCEPT = (
     "An ability that appears abruptly as models grow may be building smoothly underneath: "
     "the all-or-nothing metric makes the cliff."
 )
-CONCLUSION = "TO BE WRITTEN FROM THE RUN"
+CONCLUSION = (
+    "Exact match on 4-digit addition climbs from 0.001 at width 8 to 0.96 at width 128, "
+    "and its largest rise, from 0.17 at width 32 to 0.91 at 64, is almost four times the "
+    "largest rise in per-digit accuracy: the all-or-nothing metric amplifies. But there is "
+    "no cliff from nothing: at width 32 exact match is already 0.17 (0.13 between seeds), "
+    "over the 0.05 the claim allows, with 79% of the digits right; and in this design the "
+    "per-digit accuracy jumps too (0.79 to 0.98 in one doubling): learning the carry is a "
+    "real transition, and the metric doubles it. So part of the emergence is the model, "
+    "part the metric. p ** 5 misses exact match by up to 0.14, because the places are not "
+    "equally hard (the leading digit is nearly always right); the product of each place's "
+    "own accuracy matches exact match within 0.004 at every width, and the errors of two "
+    "places barely go together (correlation 0.02 to 0.04): exact match is a function of "
+    "the per-digit accuracies alone. The mean number of wrong digits falls at every "
+    "doubling, from 2.7 to 0.04: measured continuously, the ability grows without a jump."
+)
 
 DIGITS = 4
 ANSWER_DIGITS = DIGITS + 1
