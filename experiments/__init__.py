@@ -54,6 +54,7 @@ EXPERIMENTS = (
     "dpo",
     "emergence",
     "inductive_bias",
+    "data_parallel",
 )
 
 FOLDER = Path(__file__).resolve().parent

@@ -159,7 +159,6 @@ def summarize(tables):
             "product of the places' accuracies": "independent",
             "wrong digits per answer": "wrong_digits",
             "error correlation": "error_correlation",
-            "seconds": "seconds",
         },
     )
     return {"Test problems, by width": results}

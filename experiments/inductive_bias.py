@@ -167,7 +167,6 @@ def summarize(tables):
         {
             "test accuracy": "test_accuracy",
             "training accuracy": "train_accuracy",
-            "seconds": "seconds",
         },
     )
     results["paper (Greydanus 2020)"] = [

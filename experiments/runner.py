@@ -85,10 +85,11 @@ def resolved_settings(config):
     return values
 
 
-def command_line(name, quick, seeds, pairs):
+def command_line(name, quick, seeds, pairs, distribute=False):
     """The command that reproduces a run, with the backend when it is not the default."""
     words = ["python", "-m", "experiments", "run", name]
     words += ["--quick"] if quick else []
+    words += ["--distribute"] if distribute else []
     words += ["--seeds", str(seeds)] if seeds is not None else []
     for key, value in pairs:
         words += ["--set", f"{key}={value}"]
@@ -115,6 +116,7 @@ def run_experiment(name, module, config, out_dir, command, quick=False):
         "experiment": name,
         "command": command,
         "backend": keras.backend.backend(),
+        "devices": _devices(),
         "quick": quick,
         "defaults": config == module.Config(),
         "seeds": list(config.seeds),
@@ -130,6 +132,30 @@ def run_experiment(name, module, config, out_dir, command, quick=False):
     storage.replace_folder(Path(out_dir) / name, files)
     write_index(out_dir)
     return json.loads(rendered["claims.json"]), record
+
+
+def _devices():
+    """How many devices the run's training was spread across (`--distribute`), or 1."""
+    import keras
+
+    distribution = keras.distribution.distribution()
+    return 1 if distribution is None else int(distribution.device_mesh.devices.size)
+
+
+def distribute():
+    """Makes all training from here on data-parallel across every visible device:
+    Keras's `DataParallel` over a one-axis mesh (the JAX backend only, in Keras 3.15).
+    Every batch must split evenly across the devices."""
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise UsageError(
+            "--distribute needs the JAX backend (KERAS_BACKEND=jax): Keras's distribution "
+            f"API is JAX-only; this run's backend is {keras.backend.backend()}"
+        )
+    devices = keras.distribution.list_devices()
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    log.info("training data-parallel across %d devices: %s", len(devices), ", ".join(devices))
 
 
 def write_index(out_dir):
@@ -266,9 +292,11 @@ def command_run(args):
     if out.is_dir():
         # The index reads every folder: a damaged one fails now, not after training.
         storage.check_all(out)
+    if args.distribute:
+        distribute()
     with storage.Lock(out):
         for name, module, config, pairs_ in zip(names, modules, configs, own):
-            command = command_line(name, args.quick, args.seeds, pairs_)
+            command = command_line(name, args.quick, args.seeds, pairs_, args.distribute)
             claims, record = run_experiment(name, module, config, out, command, quick=args.quick)
             print_verdicts(name, claims, Path(out) / name)
             log.info("%s: %.0f s", name, record["wall_seconds"])
@@ -356,6 +384,11 @@ def _parser():
     )
     run.add_argument("--quick", action="store_true", help="a small run of a few seconds")
     run.add_argument("--seeds", type=int, help="number of seeds (0..N-1)")
+    run.add_argument(
+        "--distribute",
+        action="store_true",
+        help="train data-parallel across every visible device (JAX; see README)",
+    )
     run.add_argument(
         "--set",
         action="append",
