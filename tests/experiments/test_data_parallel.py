@@ -26,7 +26,7 @@ def quick(quick_run):
 @jax_only
 def test_k_devices_follow_one_device_and_the_gradients_agree(quick):
     tables, _ = quick
-    assert sorted(tables["trajectories"]["devices"]) == [2, 4, 8]
+    assert sorted(tables["trajectories"]["devices"]) == [2, 4]
     assert (tables["trajectories"]["largest_difference"] <= 1e-5).all()
     checks = tables["gradient_check"]
     assert (checks[["shards_averaged", "data_parallel"]] <= 1e-6).all().all()
@@ -36,7 +36,7 @@ def test_k_devices_follow_one_device_and_the_gradients_agree(quick):
 @jax_only
 def test_the_throughput_is_timed_for_every_device_count(quick):
     tables, _ = quick
-    assert list(tables["throughput"]["devices"]) == list(data_parallel.DEVICES)
+    assert list(tables["throughput"]["devices"]) == [1, 2, 4]
     assert (tables["throughput"]["step_seconds"] > 0).all()
     model = data_parallel.cost_model(tables).set_index("devices")
     assert (model.loc[2] > 1).all() and (model.loc[128] < 128).all()
@@ -91,3 +91,6 @@ def test_distribute_refuses_other_backends_before_training(tmp_path, capsys):
 def test_bad_settings_are_rejected():
     with pytest.raises(ValueError, match="steps"):
         data_parallel.Config(steps=0)
+    with pytest.raises(ValueError, match="power of two"):
+        data_parallel.Config(devices=6)
+    assert data_parallel.Config(devices=8).device_counts == [1, 2, 4, 8]
