@@ -20,6 +20,7 @@ is why `measure` runs in a fresh process (`in_subprocess`).
 - `step_time_model`: the plain cost model of a synchronous step.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -59,6 +60,24 @@ def in_subprocess(simulated, function, timeout=600, **arguments):
 # --- what runs inside the process -----------------------------------------------------
 
 
+@contextlib.contextmanager
+def on_devices(devices):
+    """Within the block, Keras trains data-parallel on the first `devices` devices
+    (`keras.distribution.DataParallel`; 1: no distribution), and not after it."""
+    import keras
+
+    distribution = None
+    if devices > 1:
+        distribution = keras.distribution.DataParallel(
+            devices=keras.distribution.list_devices()[:devices]
+        )
+    keras.distribution.set_distribution(distribution)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(None)
+
+
 def _problem(examples, features, seed):
     """A fixed regression-free classification task: random inputs, a random linear
     teacher's labels."""
@@ -88,13 +107,7 @@ def _train(devices, x, y, *, width, batch_size, steps, learning_rate, seed):
     weights."""
     import keras
 
-    distribution = None
-    if devices > 1:
-        distribution = keras.distribution.DataParallel(
-            devices=keras.distribution.list_devices()[:devices]
-        )
-    keras.distribution.set_distribution(distribution)
-    try:
+    with on_devices(devices):
         model = _model(x.shape[1], width, seed)
         model.compile(
             keras.optimizers.SGD(learning_rate),
@@ -103,8 +116,6 @@ def _train(devices, x, y, *, width, batch_size, steps, learning_rate, seed):
         used = steps * batch_size
         model.fit(x[:used], y[:used], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
         return [np.asarray(w, "float64") for w in model.get_weights()]
-    finally:
-        keras.distribution.set_distribution(None)
 
 
 def one_step_deltas(devices, batch_size=64, width=64, features=40, seed=0):
@@ -169,13 +180,7 @@ def throughput(devices, batch_size=512, width=512, features=40, steps=30, repeat
     import keras
 
     x, y = _problem(steps * batch_size, features, seed)
-    distribution = None
-    if devices > 1:
-        distribution = keras.distribution.DataParallel(
-            devices=keras.distribution.list_devices()[:devices]
-        )
-    keras.distribution.set_distribution(distribution)
-    try:
+    with on_devices(devices):
         model = _model(features, width, seed)
         model.compile(
             keras.optimizers.SGD(0.01),
@@ -192,8 +197,6 @@ def throughput(devices, batch_size=512, width=512, features=40, steps=30, repeat
         return dict(
             devices=devices, parameters=int(model.count_params()), step_seconds=best / steps
         )
-    finally:
-        keras.distribution.set_distribution(None)
 
 
 def measure(
