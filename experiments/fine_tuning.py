@@ -194,8 +194,8 @@ def entropy_floor(a, b, config):
     group's error rate, so the floor is the mean binary entropy over the answer's tokens."""
     p = error_rates(a, b, config)
     with np.errstate(divide="ignore", invalid="ignore"):
-        bits = -(p * np.log(p) + (1 - p) * np.log(1 - p))
-    return float(np.nan_to_num(bits).mean() / TASK.answer_length)
+        nats = -(p * np.log(p) + (1 - p) * np.log(1 - p))
+    return float(np.nan_to_num(nats).mean() / TASK.answer_length)
 
 
 def splits(seed):
