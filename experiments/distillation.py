@@ -89,7 +89,7 @@ from zoo.distillation import (
     soft_target_loss,
     soft_target_loss_numpy,
 )
-from zoo.training import Trainer
+from zoo.training import Trainer, loaded
 
 TITLE = "Knowledge distillation"
 CONCEPT = (
@@ -169,18 +169,6 @@ def logits_of(model, x):
 
 def accuracy(logits, y):
     return float(np.mean(np.argmax(logits, axis=-1) == y))
-
-
-def loaded(build, weights):
-    """A builder of `build()`'s model with `weights` loaded: a trained network, built
-    anew (the teacher, for instance, inside every distiller)."""
-
-    def rebuilt():
-        model = build()
-        model.set_weights(weights)
-        return model
-
-    return rebuilt
 
 
 def distiller(build_student, build_teacher, temperature, student_loss_weight):

@@ -75,7 +75,7 @@ from zoo.arithmetic import (
     sample_answers,
 )
 from zoo.language_model import CharTokenizer, build_language_model
-from zoo.training import Trainer
+from zoo.training import Trainer, loaded
 
 TITLE = "DPO: aligning a language model with preferences"
 CONCEPT = (
@@ -209,17 +209,6 @@ def language_model(config):
     return build_language_model(TOKENIZER.vocab_size, TASK.length, d_model=config.d_model)
 
 
-def copy_of(weights, config):
-    """A function building a fresh language model holding `weights`."""
-
-    def build():
-        model = language_model(config)
-        model.set_weights(weights)
-        return model
-
-    return build
-
-
 def preference_pairs(model, a, b, seed):
     """The labeler's pairs: for each prompt whose samples hold a right and a wrong answer,
     the first right one (chosen) and the first wrong one (rejected)."""
@@ -270,6 +259,7 @@ def run_seed(trainer, reference, config, seed, progress):
         answers=corpus,
     )
     weights = start.get_weights()
+    pretrained = loaded(lambda: language_model(config), weights)
     reference.set_weights(weights)  # one model for every seed: its predictions compile once
     score = lambda model: scores(model, reference, (test, validation), held_out, seed)  # noqa: E731
     rows = [
@@ -291,7 +281,7 @@ def run_seed(trainer, reference, config, seed, progress):
 
     for beta in config.betas:
         model, history = trainer.fit(
-            lambda: preference.build_pair_model(copy_of(weights, config)(), TASK.length),
+            lambda: preference.build_pair_model(pretrained(), TASK.length),
             keras.optimizers.Adam(config.learning_rate),
             preference.DPOLoss(beta),
             x,
@@ -322,7 +312,7 @@ def run_seed(trainer, reference, config, seed, progress):
     a, b = pref[0][kept], pref[1][kept]
     sft, _, _ = fit_answers(
         trainer,
-        copy_of(weights, config),
+        pretrained,
         keras.optimizers.Adam(config.learning_rate),
         TASK,
         TOKENIZER,

@@ -93,7 +93,7 @@ from zoo.arithmetic import (
     sample_answers,
 )
 from zoo.language_model import CharTokenizer, build_language_model
-from zoo.training import Trainer
+from zoo.training import Trainer, loaded
 
 TITLE = "SFT, distilled SFT and a biased judge"
 CONCEPT = (
@@ -215,17 +215,6 @@ def splits(seed):
 
 def language_model(d_model):
     return build_language_model(TOKENIZER.vocab_size, TASK.length, d_model=d_model)
-
-
-def copy_of(weights, d_model):
-    """A function building a fresh language model holding `weights`."""
-
-    def build():
-        copy = language_model(d_model)
-        copy.set_weights(weights)
-        return copy
-
-    return build
 
 
 def train(
@@ -365,7 +354,7 @@ def fine_tune(trainer, config, world, seed, progress):
 
     teacher = train(
         trainer,
-        copy_of(world.pretrained, config.d_model),
+        loaded(lambda: language_model(config.d_model), world.pretrained),
         world.labeled,
         None,
         world.validation,
@@ -375,7 +364,8 @@ def fine_tune(trainer, config, world, seed, progress):
         seed=seed,
     )
     score(TEACHER, teacher)
-    teacher = copy_of(teacher.get_weights(), config.d_model)()  # the judge, kept
+    # The judge: a copy of its own, the Trainer's model trains on.
+    teacher = loaded(lambda: language_model(config.d_model), teacher.get_weights())()
     teacher_tokens, _ = sample_answers(teacher, TASK, TOKENIZER, *world.prompts, seed=seed + 1)
     distilled = TASK.read_answers(TOKENIZER.decode(teacher_tokens))
     readable = distilled >= 0  # an answer that is not three digits is no label

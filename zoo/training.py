@@ -236,6 +236,18 @@ class Trainer:
         return model, schedule
 
 
+def loaded(build, weights):
+    """A builder of `build()`'s model with `weights` loaded: a trained network, built
+    anew (a teacher inside every distiller, a pre-trained model to fine-tune)."""
+
+    def rebuilt():
+        model = build()
+        model.set_weights(weights)
+        return model
+
+    return rebuilt
+
+
 def batches(x, y, batch_size, seed, steps, shuffle=True, drop_remainder=False):
     """The `steps` batches `(x[i], y[i])` a `Trainer` trains on, as NumPy arrays.
 

@@ -4,7 +4,7 @@ import pytest
 
 from zoo import datasets
 from zoo.mlp import build_mlp
-from zoo.training import Trainer, batches, gradients
+from zoo.training import Trainer, batches, gradients, loaded
 
 LOSS = "sparse_categorical_crossentropy"
 
@@ -272,3 +272,16 @@ def test_named_inputs_are_batched_like_one_array():
         seed=0,
     )
     assert history.history["loss"][-1] < history.history["loss"][0] / 2
+
+
+def test_loaded_builds_a_fresh_model_holding_the_weights():
+    def build():
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+
+    trained = build()
+    weights = [w + 1.0 for w in trained.get_weights()]
+    rebuild = loaded(build, weights)
+    first, second = rebuild(), rebuild()
+    assert first is not second and first is not trained
+    for got, expected in zip(first.get_weights(), weights):
+        np.testing.assert_array_equal(got, expected)
