@@ -331,11 +331,7 @@ def run_seed(trainer, reference, config, seed, progress):
 
 def _splits(config, seed):
     """Corpus, validation, preference and test problems, disjoint, drawn by `seed`."""
-    held = VALIDATION + config.preference_prompts + TEST
-    train, (a, b) = TASK.split(held, seed)
-    cuts = np.cumsum([VALIDATION, config.preference_prompts])
-    validation, pref, test = ((a[s], b[s]) for s in np.split(np.arange(held), cuts))
-    return train, validation, pref, test
+    return TASK.held_out((VALIDATION, config.preference_prompts, TEST), seed)
 
 
 def run(config):

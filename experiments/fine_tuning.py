@@ -201,10 +201,7 @@ def entropy_floor(a, b, config):
 def splits(seed):
     """The web corpus, human-labeled, distillation-prompt, validation and test problems:
     disjoint, drawn by `seed`; the human-labeled set has no hard problem."""
-    held = PROMPTS + VALIDATION + TEST
-    (a, b), (a_held, b_held) = TASK.split(held, seed)
-    cuts = np.cumsum([PROMPTS, VALIDATION])
-    prompts, validation, test = ((a_held[s], b_held[s]) for s in np.split(np.arange(held), cuts))
+    (a, b), prompts, validation, test = TASK.held_out((PROMPTS, VALIDATION, TEST), seed)
     labeled = np.flatnonzero(~hard(a, b))[:HUMAN]
     rest = np.setdiff1d(np.arange(len(a)), labeled)
     return (a[rest], b[rest]), (a[labeled], b[labeled]), prompts, validation, test

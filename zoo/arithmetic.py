@@ -105,9 +105,15 @@ class Arithmetic:
         """Disjoint training, validation and test problems, drawn at random by `seed`:
         `((a, b), (a_val, b_val), (a_test, b_test))`. Validation problems are for scoring
         during training and choosing; the test problems are for reading once, at the end."""
-        train, (a_held, b_held) = self.split(validation_size + test_size, seed)
-        cut = validation_size
-        return train, (a_held[:cut], b_held[:cut]), (a_held[cut:], b_held[cut:])
+        return self.held_out((validation_size, test_size), seed)
+
+    def held_out(self, sizes, seed=0):
+        """The training problems and disjoint held-out sets of the given `sizes` (say
+        validation, prompts for a teacher, test), drawn at random by `seed`:
+        `((a, b), (a_1, b_1), (a_2, b_2), ...)`."""
+        train, (a, b) = self.split(sum(sizes), seed)
+        parts = np.split(np.arange(sum(sizes)), np.cumsum(sizes)[:-1])
+        return (train, *((a[part], b[part]) for part in parts))
 
     def answers(self, a, b):
         """The true answers."""

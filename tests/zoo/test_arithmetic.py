@@ -58,6 +58,16 @@ def test_three_splits_are_disjoint_and_the_test_set_is_the_two_way_splits():
     np.testing.assert_array_equal(np.concatenate([validation[0], test[0]]), a_held)
 
 
+def test_held_out_sets_are_disjoint_and_consecutive_pieces_of_the_split():
+    task = Arithmetic(2, "+")
+    train, *parts = task.held_out((100, 200, 300), seed=2)
+    assert [len(a) for a, _ in parts] == [100, 200, 300]
+    assert len(train[0]) == 10_000 - 600
+    _, (a_held, b_held) = task.split(600, seed=2)
+    np.testing.assert_array_equal(np.concatenate([a for a, _ in parts]), a_held)
+    np.testing.assert_array_equal(np.concatenate([b for _, b in parts]), b_held)
+
+
 @pytest.mark.parametrize("operator", ["+", "-"])
 def test_corrupted_answers_are_wrong_by_their_named_kind(operator):
     task = Arithmetic(2, operator, reverse=True)
