@@ -55,6 +55,7 @@ EXPERIMENTS = (
     "emergence",
     "inductive_bias",
     "data_parallel",
+    "policy_gradient",
 )
 
 FOLDER = Path(__file__).resolve().parent

@@ -383,7 +383,7 @@ def classes_predicted(model, x):
     return len(np.unique(np.argmax(model.predict_on_batch(x), axis=-1)))
 
 
-def gradients(model, x, y, loss="sparse_categorical_crossentropy"):
+def gradients(model, x, y, loss="sparse_categorical_crossentropy", sample_weight=None):
     """Gradients of the mean loss on `(x, y)` with respect to `model.trainable_weights`.
 
     Computed in training mode, as a training step would (dropout active, batch
@@ -396,6 +396,9 @@ def gradients(model, x, y, loss="sparse_categorical_crossentropy"):
         x: a batch of inputs.
         y: their targets.
         loss: a Keras loss name or function of `(y_true, y_pred)`.
+        sample_weight: None, or one weight per example: the gradient of the mean of the
+            weighted losses, `mean(w_i * loss_i)`, as Keras's default reduction
+            ("sum_over_batch_size") computes it in a training step.
 
     Returns:
         A list of NumPy arrays, one per trainable weight, in the same order.
@@ -410,7 +413,16 @@ def gradients(model, x, y, loss="sparse_categorical_crossentropy"):
         predictions, _ = model.stateless_call(trainable, non_trainable, x, training=True)
         return keras.ops.mean(loss_fn(y, predictions))
 
-    return _gradient(mean_loss, model, ("weights", loss), x, y, with_respect_to=0)
+    if sample_weight is None:
+        return _gradient(mean_loss, model, ("weights", loss), x, y, with_respect_to=0)
+
+    def weighted_mean_loss(model, trainable, non_trainable, x, targets):
+        y, weights = targets
+        predictions, _ = model.stateless_call(trainable, non_trainable, x, training=True)
+        return keras.ops.mean(loss_fn(y, predictions) * weights)
+
+    targets = (y, np.asarray(sample_weight, "float32"))
+    return _gradient(weighted_mean_loss, model, ("weighted", loss), x, targets, with_respect_to=0)
 
 
 def input_gradients(model, x, y, loss="mean_squared_error"):
@@ -454,7 +466,7 @@ def _gradient(function, model, key, x, y, with_respect_to):
         [variable.value for variable in model.trainable_variables],
         [variable.value for variable in model.non_trainable_variables],
         keras.ops.convert_to_tensor(x),
-        keras.ops.convert_to_tensor(y),
+        keras.tree.map_structure(keras.ops.convert_to_tensor, y),
     ]
     backend = keras.backend.backend()
     if backend == "tensorflow":
