@@ -55,6 +55,7 @@ EXPERIMENTS = (
     "emergence",
     "inductive_bias",
     "data_parallel",
+    "algorithmic_bias",
 )
 
 FOLDER = Path(__file__).resolve().parent
