@@ -30,8 +30,10 @@ on the remaining 20%, the test split, which no choice touches. Fairness metrics 
 `fairlearn.metrics` (demographic parity and equal opportunity differences, per-group
 selection and true-positive rates).
 
-    python -m experiments run algorithmic_bias          # 25 s on TensorFlow, 24 on JAX; 3 seeds
-    python experiments/algorithmic_bias.py --quick      # 9 s; 1 seed, 4,000 applicants, 8 epochs
+    python -m experiments run algorithmic_bias          # 10 s on TensorFlow, 13 on JAX; 3 seeds
+    python experiments/algorithmic_bias.py --quick      # 4 s; 1 seed, 4,000 applicants, 8 epochs
+
+(JAX: 4 s for the default run once its compilation cache holds the models.)
 """
 
 # `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
@@ -70,7 +72,14 @@ from experiments.settings import (
     setting,
     validate,
 )
-from zoo.fairness import FEATURES, credit_table, decide, group_thresholds, reweighing_weights
+from zoo.fairness import (
+    FEATURES,
+    calibration_by_group,
+    credit_table,
+    decide,
+    group_thresholds,
+    reweighing_weights,
+)
 from zoo.normalization import build_normalized_mlp
 from zoo.training import Trainer
 
@@ -79,7 +88,22 @@ CONCEPT = (
     "The network is only as good as the training data it is given: trained on biased "
     "decisions it repeats them, even without the protected attribute."
 )
-CONCLUSION = "Filled in from the measured run."
+CONCLUSION = (
+    "Trained to copy the history, the network copies its bias and sharpens it: on the test "
+    "split it approves group A 0.37 more often than group B (3 seeds, TensorFlow), 1.46 "
+    "times the historical labels' gap of 0.25, though both groups would repay alike (the "
+    "truth's gap: -0.02); a threshold at 0.5 turns group B's lower scores into refusals. "
+    "Leaving the group out keeps 0.66 +/- 0.15 of the model's gap (0.24): the neighbourhood "
+    "stands in for it. Reweighing leaves 0.26 of the gap and per-group thresholds 0.07, and "
+    "both lose accuracy against the history (-0.017 and -0.033) while gaining it against "
+    "the truth (+0.026 and +0.029): what they give up is agreement with biased decisions. "
+    "The equal-opportunity difference (true-positive rates against the truth) falls alike, "
+    "from 0.41 to 0.12 and 0.03. Each model is calibrated to the history, not the truth: "
+    "it scores group B 0.36 on average where 0.63 would repay, and reweighing narrows that "
+    "(0.47) without closing it. JAX agrees within a seed's spread (kept 0.60, left 0.26 "
+    "and 0.04). At quick size (one seed, 8 epochs) the proxy keeps 0.44 of the gap, below "
+    "the half the claim asks: within the spread over seeds, and why the claim is on a mean."
+)
 
 HISTORY, TRUTH = "historical labels", "true outcomes"
 AWARE, UNAWARE, REWEIGHED, THRESHOLDS = (
@@ -90,7 +114,6 @@ AWARE, UNAWARE, REWEIGHED, THRESHOLDS = (
 )
 TRAINED = (AWARE, UNAWARE, REWEIGHED)
 GROUPS = {0: "A", 1: "B"}
-BINS = np.linspace(0, 1, 11)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,30 +175,6 @@ def decision_row(seed, variant, rows, approve):
     )
 
 
-def calibration_rows(seed, variant, rows, scores):
-    """Per group and bin of predicted probability: the mean prediction, and how often
-    those applicants would repay and were approved."""
-    out = []
-    bins = np.clip(np.digitize(scores, BINS) - 1, 0, len(BINS) - 2)
-    for g, name in GROUPS.items():
-        for b in range(len(BINS) - 1):
-            chosen = (rows["group"].to_numpy() == g) & (bins == b)
-            if chosen.any():
-                out.append(
-                    dict(
-                        seed=seed,
-                        variant=variant,
-                        group=name,
-                        bin=b,
-                        applicants=int(chosen.sum()),
-                        mean_score=float(scores[chosen].mean()),
-                        repaid=float(rows["repaid"][chosen].mean()),
-                        approved=float(rows["approved"][chosen].mean()),
-                    )
-                )
-    return out
-
-
 def run(config):
     trainer = Trainer()
     progress = Progress("algorithmic_bias", len(config.seeds) * len(TRAINED))
@@ -223,7 +222,13 @@ def run(config):
                     seconds=float(sum(history.history["seconds"])),
                 )
             )
-            calibration += calibration_rows(seed, variant, test, score["test"])
+            calibration.append(
+                calibration_by_group(
+                    score["test"],
+                    test["group"].map(GROUPS),
+                    {"repaid": test["repaid"], "approved": test["approved"]},
+                ).assign(seed=seed, variant=variant)
+            )
             progress.done("seed=%d %s: parity gap %.3f", seed, variant, decisions[-1]["parity_gap"])
         # The rule, fixed in advance: approve in each group the share of validation
         # applicants that the model approves overall at 0.5.
@@ -235,7 +240,7 @@ def run(config):
         decisions.append(decision_row(seed, THRESHOLDS, test, approve))
     return {
         "decisions": pd.DataFrame(decisions),
-        "calibration": pd.DataFrame(calibration),
+        "calibration": pd.concat(calibration, ignore_index=True),
         "reweighing": pd.DataFrame(weighted),
     }
 
@@ -257,12 +262,12 @@ def summarize(tables):
         },
     )
     rows = tables["calibration"]
-    totals = rows.assign(
-        **{c: rows[c] * rows["applicants"] for c in ("mean_score", "repaid", "approved")}
+    columns = ["mean_score", "repaid", "approved"]
+    totals = (
+        rows[columns].mul(rows["count"], axis=0).join(rows[["variant", "group", "seed", "count"]])
     )
-    per_seed = totals.groupby(["variant", "group", "seed"], sort=False).sum(numeric_only=True)
-    for column in ("mean_score", "repaid", "approved"):
-        per_seed[column] = per_seed[column] / per_seed["applicants"]
+    per_seed = totals.groupby(["variant", "group", "seed"], sort=False).sum()
+    per_seed[columns] = per_seed[columns].div(per_seed["count"], axis=0)
     calibration = mean_std_table(
         per_seed.reset_index(),
         ["variant", "group"],
@@ -413,16 +418,13 @@ def plot_calibration(tables):
     for axis, variant in zip(axes, TRAINED):
         for i, group in enumerate(GROUPS.values()):
             chosen = rows[(rows["variant"] == variant) & (rows["group"] == group)]
-            pooled = chosen.groupby("bin").apply(
-                lambda b: pd.Series(
-                    {
-                        "score": np.average(b["mean_score"], weights=b["applicants"]),
-                        "repaid": np.average(b["repaid"], weights=b["applicants"]),
-                    }
-                ),
-                include_groups=False,
+            sums = chosen[["mean_score", "repaid"]].mul(chosen["count"], axis=0)
+            pooled = (
+                sums.groupby(chosen["bin"]).sum().div(chosen.groupby("bin")["count"].sum(), axis=0)
             )
-            axis.plot(pooled["score"], pooled["repaid"], marker="o", color=f"C{i}", label=group)
+            axis.plot(
+                pooled["mean_score"], pooled["repaid"], marker="o", color=f"C{i}", label=group
+            )
         axis.plot([0, 1], [0, 1], color="grey", linestyle=":", label="calibrated")
         axis.set(title=variant, xlabel="predicted probability of approval")
         axis.grid(alpha=0.3)

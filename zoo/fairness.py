@@ -137,3 +137,33 @@ def decide(scores, group, thresholds):
     scores, group = np.asarray(scores), np.asarray(group)
     limit = np.array([thresholds[g] for g in group])
     return (scores >= limit).astype(int)
+
+
+def calibration_by_group(scores, group, outcomes, bins=10):
+    """Per group and bin of predicted probability (`bins` equal bins of [0, 1]): how many
+    examples fall in it, their mean score, and the share of each of `outcomes` among
+    them. A calibrated score matches the share of its outcome bin by bin, in every group.
+
+    Args:
+        scores: predicted probabilities, one per example.
+        group: one group per example.
+        outcomes: `{name: array of 0 or 1}`, the outcomes to compare the scores with.
+        bins: how many bins.
+
+    Returns:
+        A `pandas.DataFrame`, one row per non-empty (group, bin): `group`, `bin`,
+        `count`, `mean_score` and one column per outcome.
+    """
+    scores, group = np.asarray(scores, dtype=float).ravel(), np.asarray(group)
+    frame = pd.DataFrame(
+        {
+            "group": group,
+            "bin": np.clip((scores * bins).astype(int), 0, bins - 1),
+            "count": 1,
+            "mean_score": scores,
+            **{name: np.asarray(values, dtype=float) for name, values in outcomes.items()},
+        }
+    )
+    grouped = frame.groupby(["group", "bin"])
+    means = grouped.mean().drop(columns="count")
+    return grouped["count"].sum().to_frame().join(means).reset_index()

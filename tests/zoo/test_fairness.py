@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from zoo.fairness import credit_table, decide, group_thresholds, reweighing_weights
+from zoo.fairness import (
+    calibration_by_group,
+    credit_table,
+    decide,
+    group_thresholds,
+    reweighing_weights,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +66,22 @@ def test_group_thresholds_approve_the_same_share_of_each_group():
     for g in (0, 1):
         assert approve[group == g].mean() == pytest.approx(0.3, abs=1e-3)
     assert thresholds[1] < thresholds[0]
+
+
+def test_calibration_by_group_bins_the_scores_and_averages_the_outcomes():
+    scores = np.array([0.05, 0.15, 0.12, 0.95, 1.0, 0.15])
+    group = np.array(["A", "A", "A", "A", "B", "B"])
+    repaid = np.array([0, 1, 0, 1, 1, 1])
+    table = calibration_by_group(scores, group, {"repaid": repaid}).set_index(["group", "bin"])
+    assert table["count"].to_dict() == {
+        ("A", 0): 1,
+        ("A", 1): 2,
+        ("A", 9): 1,
+        ("B", 1): 1,
+        ("B", 9): 1,
+    }
+    assert table.loc[("A", 1), "mean_score"] == pytest.approx(0.135)
+    assert table.loc[("A", 1), "repaid"] == 0.5
 
 
 def test_bad_arguments_are_rejected():
