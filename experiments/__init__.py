@@ -56,6 +56,7 @@ EXPERIMENTS = (
     "inductive_bias",
     "data_parallel",
     "policy_gradient",
+    "algorithmic_bias",
 )
 
 FOLDER = Path(__file__).resolve().parent

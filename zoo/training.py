@@ -22,7 +22,8 @@ What else it takes care of, and why:
 - Batches. One seed fixes the order: every epoch is a new permutation drawn by NumPy from
   the seed, the same on every backend, and a whole epoch runs in one call of the training
   function (`steps_per_execution`). On TensorFlow the batches come from one `tf.data`
-  pipeline per run, on JAX from NumPy.
+  pipeline per run, on JAX from NumPy. A `sample_weight` (one weight per example)
+  travels with its example, as the third element of every batch.
 - Seeding. Keras draws every layer's initializer seed and every dropout seed from
   Python's `random` when the layer is built; the Trainer seeds Python's and NumPy's
   generators before it builds, but not TensorFlow's: `tf.random.set_seed` clears
@@ -90,6 +91,7 @@ class Trainer:
         drop_remainder=False,
         validation_data=None,
         callbacks=None,
+        sample_weight=None,
     ):
         """Trains `build()`'s model from its seed-drawn weights, like `model.fit`.
 
@@ -114,6 +116,12 @@ class Trainer:
                 leaves out other examples.
             validation_data: `(x_val, y_val)`, evaluated at the end of every epoch.
             callbacks: Keras callbacks.
+            sample_weight: None, or a NumPy array of one weight per example, batched
+                with its example and passed to Keras as the third element of each batch
+                (as `model.fit(x, y, sample_weight=...)` takes it): each example's loss
+                is multiplied by its weight before the batch's losses are averaged over
+                the batch size (Keras's default reduction, "sum_over_batch_size"), so a
+                weight of 2 counts an example twice, a weight of 0 leaves it out.
 
         Returns:
             `(model, history)`: the trained model, and the `keras.callbacks.History` that
@@ -150,6 +158,7 @@ class Trainer:
             drop_remainder=drop_remainder,
             validation_data=validation_data,
             callbacks=callbacks,
+            sample_weight=sample_weight,
         )
         return model, history
 
@@ -167,10 +176,12 @@ class Trainer:
         drop_remainder=False,
         validation_data=None,
         callbacks=None,
+        sample_weight=None,
     ):
         """Trains `model`, one the Trainer returned, further from where it stands: the
-        same batching as `fit`, without the restart (say, a forecaster updated on new
-        data). Returns the `History`."""
+        same batching as `fit`, and the same `sample_weight`, without the restart (say, a
+        forecaster updated on new data). Returns the `History`."""
+        _check_weights(sample_weight, _length(x))
         steps = steps_per_epoch or _steps(_length(x), batch_size, drop_remainder)
         # The compiled model runs a fixed number of steps per call. Every epoch still has
         # `steps` steps if that number divides them, or if there is one epoch (the stream
@@ -181,11 +192,15 @@ class Trainer:
             model.steps_per_execution = execution
             model.make_train_function(force=True)
         if keras.backend.backend() != "tensorflow":
-            stream = batches(x, y, batch_size, seed, steps * epochs, shuffle, drop_remainder)
+            stream = batches(
+                x, y, batch_size, seed, steps * epochs, shuffle, drop_remainder, sample_weight
+            )
         else:
             import tensorflow as tf
 
-            stream = _tf_dataset(x, y, batch_size, seed, steps * epochs, shuffle, drop_remainder)
+            stream = _tf_dataset(
+                x, y, batch_size, seed, steps * epochs, shuffle, drop_remainder, sample_weight
+            )
             if validation_data is not None:  # one batch, not a pipeline built every epoch
                 validation_data = tf.data.Dataset.from_tensors(tuple(validation_data))
         return model.fit(
@@ -248,8 +263,9 @@ def loaded(build, weights):
     return rebuilt
 
 
-def batches(x, y, batch_size, seed, steps, shuffle=True, drop_remainder=False):
-    """The `steps` batches `(x[i], y[i])` a `Trainer` trains on, as NumPy arrays.
+def batches(x, y, batch_size, seed, steps, shuffle=True, drop_remainder=False, sample_weight=None):
+    """The `steps` batches `(x[i], y[i])` a `Trainer` trains on, as NumPy arrays; with a
+    `sample_weight`, `(x[i], y[i], sample_weight[i])`, as `model.fit` takes them.
 
     Pass after pass over the examples, each pass in a new order drawn from `seed` (or in
     the given order if not `shuffle`), the last batch of a pass smaller if `batch_size`
@@ -257,13 +273,14 @@ def batches(x, y, batch_size, seed, steps, shuffle=True, drop_remainder=False):
     `len(x)` or more gives the whole set at every step, unshuffled: the order of examples
     in a batch changes nothing. `x` may be a dict of arrays, batched alike.
     """
+    data = (x, y) if sample_weight is None else (x, y, sample_weight)
     order = _order(_length(x), batch_size, seed, steps, shuffle, drop_remainder)
     if order is None:
         for _ in range(steps):
-            yield x, y
+            yield data
         return
     for chosen in _split(order, batch_size, steps, drop_remainder):
-        yield keras.tree.map_structure(lambda v: v[chosen], (x, y))
+        yield keras.tree.map_structure(lambda v: v[chosen], data)
 
 
 def _order(examples, batch_size, seed, steps, shuffle, drop_remainder=False):
@@ -286,24 +303,34 @@ def _split(order, batch_size, steps, drop_remainder=False):
     ][:steps]
 
 
-def _tf_dataset(x, y, batch_size, seed, steps, shuffle, drop_remainder=False):
+def _tf_dataset(x, y, batch_size, seed, steps, shuffle, drop_remainder=False, sample_weight=None):
     """`batches` as a `tf.data` pipeline, which TensorFlow can run a whole epoch of in
     one call."""
     import tensorflow as tf
 
+    data = (x, y) if sample_weight is None else (x, y, sample_weight)
     order = _order(_length(x), batch_size, seed, steps, shuffle, drop_remainder)
     if order is None:
-        return tf.data.Dataset.from_tensors((x, y)).repeat(steps)
-    x, y = keras.tree.map_structure(tf.constant, (x, y))
+        return tf.data.Dataset.from_tensors(data).repeat(steps)
+    data = keras.tree.map_structure(tf.constant, data)
     return (
         tf.data.Dataset.from_tensor_slices(order)
         .flat_map(
             lambda row: tf.data.Dataset.from_tensor_slices(row).batch(batch_size, drop_remainder)
         )
         .take(steps)
-        .map(lambda chosen: keras.tree.map_structure(lambda v: tf.gather(v, chosen), (x, y)))
+        .map(lambda chosen: keras.tree.map_structure(lambda v: tf.gather(v, chosen), data))
         .prefetch(2)
     )
+
+
+def _check_weights(sample_weight, examples):
+    """Raises `ValueError` unless `sample_weight` is None or one weight per example."""
+    if sample_weight is not None and np.shape(sample_weight) != (examples,):
+        raise ValueError(
+            f"sample_weight must hold one weight per example, shape ({examples},), "
+            f"got shape {np.shape(sample_weight)}"
+        )
 
 
 def _steps_per_execution(steps, callbacks):

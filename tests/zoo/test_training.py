@@ -285,3 +285,51 @@ def test_loaded_builds_a_fresh_model_holding_the_weights():
     assert first is not second and first is not trained
     for got, expected in zip(first.get_weights(), weights):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_sample_weights_travel_with_their_examples():
+    x = np.arange(10, dtype="float32")[:, None]
+    y = np.arange(10)
+    weights = np.arange(10) / 10
+    plain = list(batches(x, y, 4, seed=2, steps=6))
+    weighted = list(batches(x, y, 4, seed=2, steps=6, sample_weight=weights))
+    for (bx, by), (wx, wy, ww) in zip(plain, weighted, strict=True):
+        np.testing.assert_array_equal(wx, bx)
+        np.testing.assert_array_equal(wy, by)
+        np.testing.assert_array_equal(ww, by / 10)  # each example's own weight
+    with pytest.raises(ValueError, match="one weight per example"):
+        Trainer().fit(
+            lambda: build_mlp((1,), 10, (4,)), sgd(), LOSS, x, y, batch_size=4,
+            seed=0, sample_weight=weights[:5],
+        )  # fmt: skip
+
+
+def test_a_weight_of_two_on_every_example_is_a_doubled_learning_rate(digits):
+    # Keras multiplies each example's loss by its weight and averages over the batch, so
+    # under plain SGD doubling every weight doubles every step.
+    x, y = digits
+    build = lambda: build_mlp(x.shape[1:], hidden_units=(16,))  # noqa: E731
+    trainer = Trainer()
+    fit = dict(batch_size=32, epochs=3, seed=1)
+    weighted, _ = trainer.fit(
+        build, keras.optimizers.SGD(0.05), LOSS, x, y, sample_weight=np.full(len(x), 2.0), **fit
+    )
+    weighted = weighted.predict_on_batch(x)
+    doubled, _ = trainer.fit(build, keras.optimizers.SGD(0.1), LOSS, x, y, **fit)
+    np.testing.assert_allclose(weighted, doubled.predict_on_batch(x), rtol=1e-4, atol=1e-6)
+    plain, _ = trainer.fit(build, keras.optimizers.SGD(0.05), LOSS, x, y, **fit)
+    assert not np.allclose(plain.predict_on_batch(x), weighted, atol=1e-3)
+
+
+def test_a_weight_of_zero_leaves_an_example_out(digits):
+    # Full batch, with the loss averaged over the weights rather than the batch size.
+    x, y = digits
+    build = lambda: build_mlp(x.shape[1:], hidden_units=(16,))  # noqa: E731
+    loss = keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+    kept = np.arange(len(x)) % 3 != 0
+    fit = dict(batch_size=len(x), epochs=5, seed=1)
+    trainer = Trainer()
+    weighted, _ = trainer.fit(build, sgd(), loss, x, y, sample_weight=kept.astype("float32"), **fit)
+    weighted = weighted.predict_on_batch(x)
+    left_out, _ = trainer.fit(build, sgd(), loss, x[kept], y[kept], **fit)
+    np.testing.assert_allclose(weighted, left_out.predict_on_batch(x), rtol=1e-4, atol=1e-5)
