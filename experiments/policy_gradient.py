@@ -34,8 +34,8 @@ of the policy's weights, refreshed after every update (`zoo.policy.numpy_forward
 Keras call costs half a millisecond of dispatch on TensorFlow, the arithmetic of this
 network 50 times less); and a run stops when it is solved.
 
-    python -m experiments run policy_gradient            # about 30 s on TensorFlow and on JAX
-    python experiments/policy_gradient.py --quick        # about 10 s; 1 seed, 20 variance batches
+    python -m experiments run policy_gradient            # 34-37 s on TensorFlow, 30 s on JAX
+    python experiments/policy_gradient.py --quick        # 9 s on TensorFlow, 7 s on JAX; 1 seed
 """
 
 # `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
@@ -57,7 +57,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.claims import Claim, mean_std, mean_std_table
+from experiments.claims import Claim, NotMeasured, mean_std, mean_std_table
 from experiments.progress import Progress
 from experiments.settings import (
     at_least,
@@ -79,7 +79,21 @@ CONCEPT = (
     "The agent learns the policy itself, from the returns of its own episodes, without a "
     "Q function; a baseline makes the gradient estimate less noisy."
 )
-CONCLUSION = "(written from the first full run)"
+CONCLUSION = (
+    "REINFORCE learns to balance the pole from the returns of its own episodes, with no Q "
+    "function: every run, with or without a baseline, reached CartPole-v1's solved mean of "
+    "475 within 1,500 episodes (the mean baseline in 525 +/- 22 episodes; a random policy "
+    "lasts 23 steps). The baseline's clear effect is on the noise of the gradient: on the "
+    "same episodes at fixed parameters, subtracting the batch's mean return-to-go halves "
+    "the total variance at initialization (0.49 of none) and cuts it tenfold at the trained "
+    "checkpoint (0.097), where every return-to-go is large and positive. The learned state "
+    "value does no better than the mean there (0.096 against 0.097, well within their "
+    "spread): a return-to-go depends on the time left before the 500-step limit, which the "
+    "state does not show. Less noise bought little speed on the way to a mean of 195 (319 "
+    "+/- 19 episodes with the mean baseline, 323 +/- 74 without; Adam's steps hide the "
+    "returns' scale), but the runs without a baseline spread more and took longer to solve "
+    "(580 +/- 72; the value baseline 459 +/- 45)."
+)
 
 ENV = "CartPole-v1"
 RANDOM = "random policy"
@@ -256,6 +270,8 @@ def relative_variance(tables):
 
 def _per_seed(tables, baseline, column):
     runs = tables["runs"]
+    if baseline not in set(runs["baseline"]):
+        raise NotMeasured(f"the run left out the baseline {baseline!r}")
     return runs[runs["baseline"] == baseline].set_index("seed")[column]
 
 
@@ -372,9 +388,14 @@ def plot_returns(tables):
             axis.axhline(level, color="grey", linestyle=":", linewidth=1)
         axis.set(title=f"baseline: {condition}", xlabel="episode")
         axis.grid(alpha=0.3)
+    random = rows[rows["condition"] == RANDOM]["ret"].mean()
+    for axis in axes[0]:
+        axis.axhline(random, color="black", linestyle="--", linewidth=1, label="random policy")
     axes[0][0].set_ylabel(f"return (thin) and its {WINDOW}-episode mean")
     axes[0][0].legend(fontsize=8)
-    figure.suptitle("Every seed learns to balance the pole; dotted: 195 (v0) and 475 (v1 solved)")
+    figure.suptitle(
+        "REINFORCE's return per episode, every seed; dotted: 195 (v0's target) and 475 (v1 solved)"
+    )
     figure.tight_layout()
     return figure
 

@@ -110,6 +110,12 @@ def numpy_forward(model):
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     activations = {"relu": lambda x: np.maximum(x, 0), "linear": lambda x: x, "softmax": _softmax}
     plain = all(type(layer) is keras.layers.Dense and not layer.lora_enabled for layer in layers)
+    # ... and a chain: each layer reads the one before it (not a model with branches).
+    try:
+        chained = [model.input, *(layer.output for layer in layers[:-1])]
+        plain = plain and all(layer.input is previous for layer, previous in zip(layers, chained))
+    except (AttributeError, ValueError):  # a layer called more than once, or not yet built
+        plain = False
     names = [keras.activations.serialize(layer.activation) for layer in layers] if plain else []
     if not plain or any(name not in activations for name in names):
         return lambda x: keras.ops.convert_to_numpy(model.predict_on_batch(x))
@@ -131,7 +137,7 @@ def _softmax(x):
     return x / x.sum(axis=-1, keepdims=True)
 
 
-def play(env, act, rng, greedy=False):
+def play(env, act, rng, greedy=False, max_steps=None):
     """Plays one episode in every copy of the vector environment `env`.
 
     All copies step together: one batched forward pass of `act` (a function from
@@ -140,16 +146,17 @@ def play(env, act, rng, greedy=False):
     probabilities with `rng` (a `numpy.random.Generator`), or its most likely action if
     `greedy`. A copy whose episode has ended (terminated, or truncated by a time limit)
     keeps stepping, as gymnasium's vector environments reset it on their own, but what
-    it does is masked out, until every copy has finished.
+    it does is masked out, until every copy has finished, or `max_steps` steps have been
+    played (an environment without a time limit).
     """
     observation, _ = env.reset()
     copies = observation.shape[0]
-    num_actions = env.single_action_space.n
+    space = env.single_action_space
     alive = np.ones(copies, bool)
     steps = []
-    while alive.any():
+    while alive.any() and (max_steps is None or len(steps) < max_steps):
         if act is None:
-            probabilities = np.full((copies, num_actions), 1.0 / num_actions)
+            probabilities = np.full((copies, space.n), 1.0 / space.n)
         else:
             probabilities = act(observation)
         if greedy:
@@ -157,8 +164,8 @@ def play(env, act, rng, greedy=False):
         else:  # inverse-CDF sampling, one uniform number per copy
             cumulative = np.cumsum(probabilities, axis=1)
             draws = rng.random(copies)[:, None] * cumulative[:, -1:]
-            action = np.minimum((draws >= cumulative).sum(axis=1), num_actions - 1)
-        following, reward, terminated, truncated, _ = env.step(action)
+            action = np.minimum((draws >= cumulative).sum(axis=1), space.n - 1)
+        following, reward, terminated, truncated, _ = env.step(action + space.start)
         steps.append((observation, action, np.where(alive, reward, 0.0), alive.copy()))
         alive &= ~(terminated | truncated)
         observation = following
@@ -209,7 +216,8 @@ class Reinforce:
     `policy.train_on_batch(states, actions, sample_weight=advantages)`. Keras averages the
     weighted losses over all rows of the batch, padding included, so every batch is padded
     to the same `horizon` rows per episode: one traced step serves every batch, and the
-    step's size does not depend on how long the episodes were.
+    loss is Williams's sum over each episode's steps, averaged over the episodes, divided
+    by the constant `horizon`.
 
     Args:
         policy: a model from observations to action probabilities (`build_policy`).
@@ -218,7 +226,9 @@ class Reinforce:
         baseline: one of `BASELINES`.
         value: with the "value" baseline, the state-value model (`build_value`).
         value_optimizer: its optimizer; it is fitted to the returns-to-go by mean squared
-            error, `value_steps` steps per batch, before the policy's step.
+            error, `value_steps` steps per batch, after the batch's advantages are taken
+            from it (a baseline fitted to the batch's own returns would depend on the
+            actions taken, and bias the gradient).
         horizon: the most steps an episode can have (an environment's time limit).
 
     Example:
@@ -283,13 +293,13 @@ class Reinforce:
         return advantages(returns, alive, baseline, values).astype("float32")
 
     def update(self, episodes):
-        """One policy-gradient step on a batch of episodes (and the value network's
-        regression steps first, with the "value" baseline). Returns the policy's loss."""
+        """One policy-gradient step on a batch of episodes (and, with the "value"
+        baseline, the value network's regression steps on it). Returns the policy's loss."""
         states, actions, returns, alive = self._rows(episodes)
+        weights = self._weights(states, returns, alive, self.baseline)
         if self.value is not None:
             for _ in range(self.value_steps):
                 self.value.train_on_batch(states, returns, sample_weight=alive.astype("float32"))
-        weights = self._weights(states, returns, alive, self.baseline)
         return float(self.policy.train_on_batch(states, actions, sample_weight=weights))
 
     def gradient(self, episodes, baseline=None):
@@ -318,12 +328,12 @@ def train(env, learner, rng, *, max_episodes, target=None, window=100):
     """
     history = []
     while len(history) < max_episodes:
-        episodes = play(env, numpy_forward(learner.policy), rng)
+        episodes = play(env, numpy_forward(learner.policy), rng, max_steps=learner.horizon)
         history.extend(episodes.returns.tolist())
         learner.update(episodes)
         if target is not None and len(history) >= window and np.mean(history[-window:]) >= target:
             break
-    return np.asarray(history)
+    return np.asarray(history[:max_episodes])  # the last batch may run past the budget
 
 
 def first_reaching(returns, level, window=100):

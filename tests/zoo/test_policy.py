@@ -159,7 +159,7 @@ def test_the_learner_checks_its_setup():
 
 def test_first_reaching_counts_the_episodes_of_the_first_window_to_reach_the_level():
     returns = [10] * 5 + [30] * 5
-    assert pg.first_reaching(returns, 20, window=4) == 7  # episodes 4-7: 10 + 3 x 30 = 100 / 4
+    assert pg.first_reaching(returns, 20, window=4) == 7  # episodes 4-7: (10 + 10 + 30 + 30) / 4
     assert pg.first_reaching(returns, 31, window=4) is None
     assert pg.first_reaching(returns[:3], 0, window=4) is None
 
@@ -168,3 +168,42 @@ def test_the_networks_save_and_load(assert_saves_and_loads):
     x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
     assert_saves_and_loads(pg.build_policy(4, 2, (8,)), x)
     assert_saves_and_loads(pg.build_value(4, (8,)), x)
+
+
+def test_train_stops_at_its_budget_or_its_target():
+    keras.utils.set_random_seed(0)
+    learner = pg.Reinforce(pg.build_policy(4, 2, (8,)), keras.optimizers.Adam(1e-3), horizon=500)
+    history = pg.train(cartpole(16), learner, np.random.default_rng(0), max_episodes=40)
+    assert len(history) == 40  # three batches of 16, cut to the budget
+    history = pg.train(
+        cartpole(16), learner, np.random.default_rng(0), max_episodes=1000, target=0, window=10
+    )
+    assert len(history) == 16  # the first batch reaches a mean of 0
+
+
+def test_the_value_baseline_is_taken_before_the_value_network_learns_the_batch():
+    keras.utils.set_random_seed(3)
+    value = pg.build_value(4, (8,))
+    learner = pg.Reinforce(
+        pg.build_policy(4, 2, (8,)),
+        keras.optimizers.SGD(0.0),
+        baseline="value",
+        value=value,
+        horizon=500,
+    )
+    episodes = pg.play(cartpole(4, seed=3), None, np.random.default_rng(3))
+    states, _, returns, alive = learner._rows(episodes)
+    before = learner._weights(states, returns, alive, "value")
+    seen = []
+    learner.policy.train_on_batch = lambda x, y, sample_weight: seen.append(sample_weight) or 0.0
+    learner.update(episodes)
+    np.testing.assert_array_equal(seen[0], before)
+    assert not np.array_equal(learner._weights(states, returns, alive, "value"), before)
+
+
+def test_numpy_forward_falls_back_for_a_layer_used_twice():
+    inputs = keras.Input((4,))
+    shared = keras.layers.Dense(4, activation="relu")
+    model = keras.Model(inputs, keras.layers.Dense(2)(shared(shared(inputs))))
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    np.testing.assert_allclose(pg.numpy_forward(model)(x), model.predict_on_batch(x), rtol=1e-6)

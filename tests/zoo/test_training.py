@@ -208,6 +208,24 @@ def test_gradients_match_the_closed_form_of_softmax_regression():
     np.testing.assert_allclose(grad_bias, error.sum(axis=0), rtol=1e-4, atol=1e-6)
 
 
+def test_weighted_gradients_are_those_of_the_mean_weighted_loss():
+    x = np.random.default_rng(0).normal(size=(32, 5)).astype("float32")
+    y = np.random.default_rng(1).integers(0, 3, size=32)
+    weights = np.random.default_rng(2).normal(size=32)  # any sign, as advantages have
+    model = build_mlp(input_shape=(5,), num_classes=3, hidden_units=())
+    kernel, bias = model.get_weights()
+    logits = x @ kernel + bias
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    error = weights[:, None] * (p - np.eye(3)[y]) / len(y)
+    grad_kernel, grad_bias = gradients(model, x, y, sample_weight=weights)
+    np.testing.assert_allclose(grad_kernel, x.T @ error, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grad_bias, error.sum(axis=0), rtol=1e-4, atol=1e-6)
+    ones = gradients(model, x, y, sample_weight=np.ones(32))
+    for weighted, plain in zip(ones, gradients(model, x, y)):
+        np.testing.assert_allclose(weighted, plain, rtol=1e-6, atol=1e-8)
+
+
 def test_gradients_leave_batch_normalization_statistics_alone():
     from zoo.residual import build_residual_mlp
 
