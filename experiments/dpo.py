@@ -31,8 +31,8 @@ answers' KL), and the corpus loss (capability: the loss per answer token on held
 corpus text, wrong answers included). The beta for `dpo_aligns` is chosen by sampled
 accuracy on 500 validation prompts.
 
-    python -m experiments run dpo              # 102 s on TensorFlow, 73 on JAX; 3 seeds
-    python experiments/dpo.py --quick          # 24 s on TensorFlow (over 20), 17 on JAX; 1 seed
+    python -m experiments run dpo              # 79-102 s on TensorFlow, 73 on JAX; 3 seeds
+    python experiments/dpo.py --quick          # 16-17 s on TensorFlow, 9 on JAX; 1 seed
 """
 
 # `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).

@@ -50,8 +50,8 @@ corpus has 25%, 0.058 nats per answer token above the floor; pre-trained twice a
 31% and 0.039. Capability without alignment holds, the match to the corpus's error rate
 within 0.05 does not, on that draw.
 
-    python -m experiments run fine_tuning          # 90 s on TensorFlow, 50 on JAX; 3 seeds
-    python experiments/fine_tuning.py --quick      # 35 s on TensorFlow (over 20), 18 on JAX; 1 seed
+    python -m experiments run fine_tuning          # 84-90 s on TensorFlow, 41-50 on JAX; 3 seeds
+    python experiments/fine_tuning.py --quick      # 16-20 s on TensorFlow, 11 on JAX; 1 seed
 """
 
 # `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
@@ -157,9 +157,9 @@ class Config:
             )
 
 
-# Quick: one seed, a third of the pre-training, half of SFT, students of 800 steps (at 400,
+# Quick: one seed, a quarter of the pre-training, half of SFT, students of 500 steps (at 400,
 # learning to add from scratch, they may still sit on the plateau before it).
-QUICK = dict(seeds=(0,), pretrain_steps=400, sft_steps=100, student_steps=800)
+QUICK = dict(seeds=(0,), pretrain_steps=300, sft_steps=100, student_steps=500)
 
 
 # --- the world -------------------------------------------------------------------------

@@ -46,7 +46,7 @@ with LoRA, 12-14 ms fully fine-tuned and 5-6 ms for the output layer alone on
 TensorFlow; 5-7, 11 and 3 ms on JAX (`adapt.timings.csv`).
 
     python -m experiments run lora              # under 2 minutes on TensorFlow, 1 on JAX
-    python experiments/lora.py --quick          # 22-27 s on TensorFlow, 11 on JAX; 1 seed, rank 8
+    python experiments/lora.py --quick          # 13-16 s on TensorFlow, 8 on JAX; 1 seed, rank 8
 """
 
 # `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
