@@ -39,7 +39,17 @@ Measured here, 3 seeds on TensorFlow with `--set ffn_ranks=4`: rank 4 on query, 
 both feed-forward layers 0.850 +/- 0.065 (9,472 trainable weights) against 0.713 +/-
 0.067 at rank 4 and 0.776 +/- 0.020 at rank 8 on query and value alone; full fine-tuning
 0.979. The feed-forward layers hold part of what a new algorithm needs, but within 200
-steps no variant came within 0.03 of full fine-tuning. On this CPU a LoRA step saves less
+steps no variant came within 0.03 of full fine-tuning.
+
+Why the rank claims fail at the defaults: the 200-step cap. Measured on this machine, 3
+seeds on TensorFlow with `--set max_steps=600` (180 s, over the two minutes): test exact
+match 0.489 / 0.865 / 0.923 / 0.989 +/- 0.006 / 0.999 at ranks 1 / 2 / 4 / 8 / 16 on
+query and value, full fine-tuning 0.995 +/- 0.009, the output layer alone 0.215; rank 8
+is chosen on validation, trains 11.8 times fewer weights than full fine-tuning and its
+adapter file is 13.2 times smaller than the model, so `low_rank_suffices` and
+`small_per_task` both pass. LoRA needs more steps than full fine-tuning, not more rank:
+full fine-tuning reached 0.99 on validation in 200 to 300 steps, rank 8 in 400 to 600 and
+rank 16 in 400. On this CPU a LoRA step saves less
 than its trainable weights suggest: the frozen model's backward pass still runs, and the
 factors add matrix products. After the first seed (which compiles), a step took 10-11 ms
 with LoRA, 12-14 ms fully fine-tuned and 5-6 ms for the output layer alone on
@@ -94,9 +104,12 @@ CONCLUSION = (
     "weights: the accuracy climbs with the rank, from about a fifth of the problems at "
     "rank 1 to about four in five at ranks 8 and 16, far above the output layer alone, "
     "which cannot learn a new algorithm. But within 200 steps no rank on query and value "
-    "came within 0.03 of full fine-tuning's 0.98, on validation or test, so Hu et al.'s "
-    "low ranks suffice did not hold here for a new algorithm in a tiny model (with the "
-    "feed-forward layers adapted too, rank 4 reached 0.85: see the docstring). What "
+    "came within 0.03 of full fine-tuning's 0.98, on validation or test: the step budget "
+    "fails here, not the rank. Given the 600 steps the issue calibrated (`--set "
+    "max_steps=600`, 3 minutes, over this run's budget), rank 8 on query and value reaches "
+    "0.989 +/- 0.006 against full fine-tuning's 0.995, with 12 times fewer trainable "
+    "weights and an adapter 13 times smaller, and both findings pass: low ranks suffice, "
+    "but train more slowly (see the docstring). What "
     "LoRA does deliver holds exactly: only the factors train, the base weights stay "
     "bit-identical, an adapter file of 7 to 73 kB (the model is 501 kB) put on a fresh "
     "copy of the base reproduces the adapted model, and removing it gives back the base "
