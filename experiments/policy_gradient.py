@@ -12,7 +12,7 @@ baseline from the return leaves that estimate unbiased and can make it far less 
 CartPole-v1 counts as solved at a mean return of 475 over 100 episodes (its
 `reward_threshold`; v0's was 195).
 
-Design (`zoo.policy`): a policy network 4-128-2 (softmax) learns by REINFORCE, Adam 1e-2,
+Design (`zoo.policy`): a policy network 4-128-2 (logits) learns by REINFORCE, Adam 1e-2,
 discount 0.99, one update per batch of 16 episodes played side by side in gymnasium's
 vectorized CartPole (`gymnasium.make_vec`, one batched forward pass per step). An update
 is one Keras training step: `policy.train_on_batch(states, actions, sample_weight=A)`,
@@ -153,7 +153,8 @@ def variance_rows(config, agent, seed, checkpoint):
     """The total variance of each baseline's gradient estimate at the agent's current
     parameters, over `variance_batches` batches of fresh episodes (the same for all)."""
     env = environment(config.envs * config.variance_batches, seed + 10_000)
-    episodes = pg.play(env, pg.numpy_forward(agent.policy), np.random.default_rng(seed + 10_000))
+    act = pg.action_probabilities(agent.policy)
+    episodes = pg.play(env, act, np.random.default_rng(seed + 10_000))
     batches = episodes.split(config.variance_batches)
     baselines = [b for b in ("none", "mean", "value") if b != "value" or agent.value is not None]
     rows = []

@@ -3,8 +3,8 @@
 The course: "Policy Learning - A reinforcement learning technique where the agent learns to
 optimize the decision making policy directly without ever having to learn the Q function."
 
-A policy network maps an observation to the probabilities of the actions. The agent
-samples its actions from it, plays whole episodes, and then makes the actions that were
+A policy network maps an observation to a score (a logit) for each action, whose softmax
+is the probability of taking it. The agent samples its actions from it, plays whole episodes, and then makes the actions that were
 followed by much reward more likely (Williams 1992, "Simple statistical gradient-following
 algorithms for connectionist reinforcement learning"):
 
@@ -12,7 +12,8 @@ algorithms for connectionist reinforcement learning"):
     A_t = G_t - b(s_t),   G_t = r_t + gamma r_{t+1} + gamma^2 r_{t+2} + ...  (return-to-go)
 
 `grad log pi(a_t | s_t)` is the gradient of the cross-entropy of the policy's output
-against the action it took, with the sign flipped. So one REINFORCE step is one step of
+against the action it took, with the sign flipped (computed from the logits, as Keras
+advises: `from_logits=True` is exact where a probability is tiny, on every backend). So one REINFORCE step is one step of
 supervised learning in Keras: the targets are the agent's own actions and each example's
 `sample_weight` is its advantage `A_t`; good actions are imitated, bad ones unlearned.
 Nothing here estimates the value of an action (a Q function) or bootstraps from one.
@@ -25,8 +26,9 @@ is never bootstrapped from) and `"normalized"` (returns-to-go minus their mean, 
 standard deviation, as keras-io's and PyTorch's examples do).
 
 - `build_policy`, `build_value`: the two networks.
-- `play(env, policy, rng)`: one episode in every copy of a gymnasium vector environment,
-  one batched forward pass per step; `Episodes` holds them, padded, with a mask.
+- `play(env, act, rng)`: one episode in every copy of a gymnasium vector environment,
+  one batched forward pass per step (`act = action_probabilities(policy)`); `Episodes`
+  holds them, padded, with a mask.
 - `returns_to_go`, `advantages`: the quantities above, in NumPy.
 - `Reinforce`: the learner (compile, then one `train_on_batch` per batch of episodes);
   `Reinforce.gradient` gives the gradient estimate of a batch without taking the step.
@@ -40,16 +42,16 @@ import dataclasses
 import keras
 import numpy as np
 
-from zoo.mlp import build_mlp
+from zoo.distillation import build_logits_mlp
 from zoo.training import gradients
 
 BASELINES = ("none", "mean", "value", "normalized")
 
 
 def build_policy(observation_size, num_actions, hidden_units=(128,), name="policy"):
-    """A policy network: observations `(batch, observation_size)` to the probabilities
-    of the `num_actions` actions (a softmax), through dense ReLU layers."""
-    return build_mlp((observation_size,), num_actions, hidden_units, name=name)
+    """A policy network: observations `(batch, observation_size)` to the logits of the
+    `num_actions` actions (their softmax is the policy), through dense ReLU layers."""
+    return build_logits_mlp((observation_size,), num_actions, hidden_units, name=name)
 
 
 def build_value(observation_size, hidden_units=(128,), name="value"):
@@ -137,11 +139,25 @@ def _softmax(x):
     return x / x.sum(axis=-1, keepdims=True)
 
 
+def action_probabilities(policy):
+    """The policy's action probabilities as a NumPy function of observations, the softmax
+    of its logits (`numpy_forward`): what `play` acts on. Make a new one after every
+    update."""
+    logits = numpy_forward(policy)
+    return lambda x: _softmax(logits(x))
+
+
+def action_loss(actions, logits):
+    """Each step's `-log pi(a_t | s_t)`, from the policy's logits: the loss a REINFORCE
+    step weights by the advantages."""
+    return keras.losses.sparse_categorical_crossentropy(actions, logits, from_logits=True)
+
+
 def play(env, act, rng, greedy=False, max_steps=None):
     """Plays one episode in every copy of the vector environment `env`.
 
     All copies step together: one batched forward pass of `act` (a function from
-    observations to action probabilities, such as `numpy_forward(policy)`; None: actions
+    observations to action probabilities, such as `action_probabilities(policy)`; None: actions
     drawn uniformly at random) gives every copy its next action, sampled from the
     probabilities with `rng` (a `numpy.random.Generator`), or its most likely action if
     `greedy`. A copy whose episode has ended (terminated, or truncated by a time limit)
@@ -212,7 +228,7 @@ def advantages(returns, alive, baseline, values=None):
 class Reinforce:
     """The REINFORCE learner: one gradient step per batch of episodes.
 
-    The policy is compiled with sparse categorical cross-entropy; a step is
+    The policy is compiled with `action_loss`, the cross-entropy of its logits; a step is
     `policy.train_on_batch(states, actions, sample_weight=advantages)`. Keras averages the
     weighted losses over all rows of the batch, padding included, so every batch is padded
     to the same `horizon` rows per episode: one traced step serves every batch, and the
@@ -220,7 +236,7 @@ class Reinforce:
     by the constant `horizon`.
 
     Args:
-        policy: a model from observations to action probabilities (`build_policy`).
+        policy: a model from observations to action logits (`build_policy`).
         optimizer: a new Keras optimizer for the policy.
         gamma: the discount of the returns-to-go.
         baseline: one of `BASELINES`.
@@ -262,7 +278,7 @@ class Reinforce:
             horizon,
             value_steps,
         )
-        policy.compile(optimizer, "sparse_categorical_crossentropy")
+        policy.compile(optimizer, action_loss)
         if value is not None:
             value.compile(value_optimizer or keras.optimizers.Adam(1e-2), "mean_squared_error")
 
@@ -308,13 +324,7 @@ class Reinforce:
         with `baseline` (default: the learner's), up to the constant `1 / rows`."""
         states, actions, returns, alive = self._rows(episodes)
         weights = self._weights(states, returns, alive, baseline or self.baseline)
-        grads = gradients(
-            self.policy,
-            states,
-            actions,
-            "sparse_categorical_crossentropy",
-            sample_weight=weights,
-        )
+        grads = gradients(self.policy, states, actions, action_loss, sample_weight=weights)
         return -np.concatenate([grad.ravel() for grad in grads])
 
 
@@ -328,7 +338,8 @@ def train(env, learner, rng, *, max_episodes, target=None, window=100):
     """
     history = []
     while len(history) < max_episodes:
-        episodes = play(env, numpy_forward(learner.policy), rng, max_steps=learner.horizon)
+        act = action_probabilities(learner.policy)
+        episodes = play(env, act, rng, max_steps=learner.horizon)
         history.extend(episodes.returns.tolist())
         learner.update(episodes)
         if target is not None and len(history) >= window and np.mean(history[-window:]) >= target:

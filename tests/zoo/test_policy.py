@@ -89,6 +89,9 @@ def test_numpy_forward_equals_keras_and_falls_back_for_other_layers():
         np.testing.assert_allclose(
             pg.numpy_forward(model)(x), model.predict_on_batch(x), rtol=1e-5, atol=1e-6
         )
+    policy = pg.build_policy(4, 3, (8,))
+    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(policy.predict_on_batch(x)))
+    np.testing.assert_allclose(pg.action_probabilities(policy)(x), probabilities, rtol=1e-5)
     inputs = keras.Input((4,))
     other = keras.Model(inputs, keras.layers.LayerNormalization()(inputs))
     np.testing.assert_array_equal(pg.numpy_forward(other)(x), other.predict_on_batch(x))
@@ -115,12 +118,13 @@ def test_an_update_climbs_the_weighted_log_likelihood_of_the_actions_taken():
     keras.utils.set_random_seed(1)
     policy = pg.build_policy(4, 2, (16,))
     learner = pg.Reinforce(policy, keras.optimizers.SGD(1e-2), baseline="mean", horizon=500)
-    episodes = pg.play(cartpole(16, seed=1), pg.numpy_forward(policy), np.random.default_rng(1))
+    act = pg.action_probabilities(policy)
+    episodes = pg.play(cartpole(16, seed=1), act, np.random.default_rng(1))
     states, actions, returns, alive = learner._rows(episodes)
     weights = pg.advantages(returns, alive, "mean")
 
     def surrogate():
-        chosen = policy.predict_on_batch(states)[np.arange(len(actions)), actions]
+        chosen = pg.action_probabilities(policy)(states)[np.arange(len(actions)), actions]
         return np.mean(weights * np.log(chosen))
 
     before = surrogate()
