@@ -34,8 +34,8 @@ of the policy's weights, refreshed after every update (`zoo.policy.numpy_forward
 Keras call costs half a millisecond of dispatch on TensorFlow, the arithmetic of this
 network 50 times less); and a run stops when it is solved.
 
-    python -m experiments run policy_gradient            # 34-37 s on TensorFlow, 30 s on JAX
-    python experiments/policy_gradient.py --quick        # 9 s on TensorFlow, 7 s on JAX; 1 seed
+    python -m experiments run policy_gradient            # 32-37 s on TensorFlow, 22-30 s on JAX
+    python experiments/policy_gradient.py --quick        # 9 s on TensorFlow, 7-8 s on JAX; 1 seed
 """
 
 # `python experiments/NAME.py ...` is `python -m experiments run NAME ...` (runner.script_main).
