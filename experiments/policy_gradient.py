@@ -253,7 +253,7 @@ def summarize(tables):
             "mean return there": "mean_return",
         },
     )
-    random = tables["episodes"].query("condition == @RANDOM").groupby("seed")["ret"].mean()
+    random = _random_means(tables)
     return {
         f"Learning (a run stops when solved or after its last episode; random policy's "
         f"mean return {random.mean():.1f})": learning,
@@ -279,9 +279,14 @@ def _per_seed(tables, baseline, column):
 # --- claims ----------------------------------------------------------------------------
 
 
-def _random_fails(tables):
+def _random_means(tables):
+    """The random policy's mean return, per seed."""
     rows = tables["episodes"]
-    means = rows[rows["condition"] == RANDOM].groupby("seed")["ret"].mean()
+    return rows[rows["condition"] == RANDOM].groupby("seed")["ret"].mean()
+
+
+def _random_fails(tables):
+    means = _random_means(tables)
     return {"random policy's mean return": mean_std(means)}, bool(means.mean() < 30)
 
 
