@@ -155,32 +155,33 @@ def bandit():
 def train_bandit(betas):
     """DPO on the exact expected loss over every pair of the bandit's responses, one
     policy per beta, all trained at once (one model, a loss per beta: each policy's
-    gradient is its own loss's); the learned policies, as probabilities."""
+    gradient is its own loss's), full-batch, each pair weighted by its probability; the
+    learned policies, as probabilities."""
     reference, reward = bandit()
     pairs, weights = preference.all_pairs(reference, reward)
-    policies = [
-        preference.BanditPolicy(len(reference), np.log(reference), name=f"policy_{i}")
-        for i in range(len(betas))
-    ]
-    inputs = keras.Input((2,), dtype="int32")
-    model = keras.Model(inputs, [policy(inputs) for policy in policies])
-    model.compile(
+
+    def build():
+        policies = [
+            preference.BanditPolicy(len(reference), np.log(reference), name=f"policy_{i}")
+            for i in range(len(betas))
+        ]
+        inputs = keras.Input((2,), dtype="int32")
+        return keras.Model(inputs, [policy(inputs) for policy in policies])
+
+    model, _ = Trainer().fit(
+        build,
         keras.optimizers.Adam(0.05),
         [preference.DPOLoss(beta) for beta in betas],
-        steps_per_execution=BANDIT_STEPS,
-    )
-    targets = np.tile(np.log(reference)[pairs].astype("float32"), (BANDIT_STEPS, 1))
-    model.fit(  # full-batch steps, all in one call
-        np.tile(pairs, (BANDIT_STEPS, 1)),
-        [targets] * len(betas),
-        sample_weight=np.tile(weights, BANDIT_STEPS),
+        pairs,
+        (np.log(reference)[pairs].astype("float32"),) * len(betas),
         batch_size=len(pairs),
-        shuffle=False,
-        verbose=0,
+        steps_per_epoch=BANDIT_STEPS,
+        seed=0,
+        sample_weight=weights,
     )
     return [
         np.exp(keras.ops.convert_to_numpy(policy.log_probs()).astype("float64"))
-        for policy in policies
+        for policy in model.layers[1:]
     ]
 
 
